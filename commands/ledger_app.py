@@ -1,0 +1,96 @@
+"""One firm's ledger as an eventsourcing application, and typed loading.
+
+All aggregates of a firm live in the firm's one chained ``events`` table; the
+application is the library's, configured with our store and our codec.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+
+from ledger.codec import MAPPER_TOPIC, TRANSCODER_TOPIC
+from ledger.domain import ids
+from ledger.domain.access import AccessList
+from ledger.domain.client import Client
+from ledger.domain.command_record import CommandRecord
+from ledger.domain.errors import (
+    ClientNotFoundError,
+    FirmNotSetUpError,
+    InvoiceNotFoundError,
+    MatterNotFoundError,
+    NotFoundError,
+    PaymentNotFoundError,
+)
+from ledger.domain.firm import Firm, InvoiceSeries, TimesheetDay
+from ledger.domain.invoice import Invoice
+from ledger.domain.matter import Matter
+from ledger.domain.payment import Payment
+from ledger.store.firm import FirmStore
+
+T = TypeVar("T")
+
+
+class BillingLedger(Application[UUID]):
+    """A firm's billing ledger (the library's Application on the chained store)."""
+
+    name = "BillingLedger"
+
+
+def ledger_env(store: FirmStore) -> dict[str, str]:
+    return {**store.environment(), "TRANSCODER_TOPIC": TRANSCODER_TOPIC,
+            "MAPPER_TOPIC": MAPPER_TOPIC}
+
+
+class Context:
+    """Fresh loads of aggregates for one attempt of one command."""
+
+    def __init__(self, app: BillingLedger) -> None:
+        self.app = app
+
+    def find(self, aggregate_id: UUID, cls: type[T]) -> T | None:
+        try:
+            found: Any = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, cls) else None
+
+    def _get(self, aggregate_id: UUID, cls: type[T], error: type[NotFoundError],
+             field: str) -> T:
+        found = self.find(aggregate_id, cls)
+        if found is None:
+            raise error(f"no such {cls.__name__.lower()}", field=field)
+        return found
+
+    def firm(self) -> Firm:
+        return self._get(ids.firm_id(), Firm, FirmNotSetUpError, "firm")
+
+    def series(self) -> InvoiceSeries:
+        return self._get(ids.invoice_series_id(), InvoiceSeries, FirmNotSetUpError, "firm")
+
+    def client(self, client_id: UUID) -> Client:
+        return self._get(client_id, Client, ClientNotFoundError, "client_id")
+
+    def matter(self, matter_id: UUID) -> Matter:
+        return self._get(matter_id, Matter, MatterNotFoundError, "matter_id")
+
+    def invoice(self, invoice_id: UUID) -> Invoice:
+        return self._get(invoice_id, Invoice, InvoiceNotFoundError, "invoice_id")
+
+    def payment(self, payment_id: UUID) -> Payment:
+        return self._get(payment_id, Payment, PaymentNotFoundError, "payment_id")
+
+    def access(self, principal_id: str) -> AccessList | None:
+        return self.find(ids.access_list_id(principal_id), AccessList)
+
+    def command_record(self, principal_id: str, key: str) -> CommandRecord | None:
+        return self.find(ids.command_record_id(principal_id, key), CommandRecord)
+
+    def day(self, *, actor: str, timekeeper_id: str, work_on: date) -> TimesheetDay:
+        """The timekeeper's day, opened (unsaved) if nothing was booked on it yet."""
+        found = self.find(ids.timesheet_day_id(timekeeper_id, work_on), TimesheetDay)
+        return found or TimesheetDay.open(actor=actor, timekeeper_id=timekeeper_id,
+                                          work_on=work_on)

@@ -1,0 +1,233 @@
+"""``BillingService``: the one object that services, tests and the command line
+call to record billing actions and ask the simple questions the demo needs.
+
+Every method takes the acting principal and a validated command model and
+goes through :meth:`BillingService.execute`, which
+
+1. returns the stored result if this principal already ran a command with this
+   idempotency key (and refuses the key if the payload differs);
+2. runs the handler on freshly loaded aggregates (a refusal raises, nothing is
+   recorded);
+3. saves the changed aggregates together with the command's record in one
+   transaction; on an optimistic-concurrency conflict it retries from step 1,
+   a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from commands import handlers_billing as billing
+from commands import handlers_setup as setup
+from commands import models as m
+from commands.auth import Principal, require_grant
+from commands.decision import Handler
+from commands.errors import ConcurrentUpdateError, IdempotencyConflictError
+from commands.ledger_app import BillingLedger, Context, ledger_env
+from ledger.domain.command_record import CommandRecord, ResultData
+from ledger.domain.invoice import Invoice, InvoiceDrafted
+from ledger.domain.payment import Payment, PaymentReceived
+from ledger.store.firm import FirmStore
+
+MAX_ATTEMPTS = 50
+_canonical = msgspec.json.Encoder(order="sorted")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command produced (ids, numbers, amounts), the same on every repeat."""
+
+    command: str
+    data: ResultData
+
+    def __getitem__(self, key: str) -> str | int:
+        return self.data[key]
+
+
+def payload_sha256(name: str, command: m.Command) -> str:
+    payload = command.model_dump(mode="json", exclude={"idempotency_key"})
+    return hashlib.sha256(name.encode() + b"\n" + _canonical.encode(payload)).hexdigest()
+
+
+class BillingService:
+    """A firm's billing ledger, recorded through commands."""
+
+    def __init__(self, store: FirmStore, *, max_attempts: int = MAX_ATTEMPTS) -> None:
+        self.store = store
+        self.app = BillingLedger(env=ledger_env(store))
+        self.max_attempts = max_attempts
+
+    def close(self) -> None:
+        self.app.close()
+
+    def __enter__(self) -> BillingService:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- the command pipeline ------------------------------------------------------
+
+    def execute(self, name: str, handler: Handler, who: Principal,
+                command: m.Command) -> CommandResult:
+        digest = payload_sha256(name, command)
+        for attempt in range(self.max_attempts):
+            ctx = Context(self.app)
+            record = ctx.command_record(who.id, command.idempotency_key)
+            if record is not None:
+                if (record.command, record.payload_sha256) != (name, digest):
+                    raise IdempotencyConflictError(
+                        "this idempotency key was used for a different command",
+                        field="idempotency_key",
+                    )
+                return CommandResult(name, record.result)
+            decision = handler(ctx, who, command)
+            accepted = CommandRecord.accept(
+                actor=who.id, effective_on=datetime.now(UTC).date(),
+                idempotency_key=command.idempotency_key, command=name,
+                payload_sha256=digest, result=decision.result,
+            )
+            try:
+                self.app.save(*decision.aggregates, accepted)
+            except IntegrityError:
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter
+                continue
+            return CommandResult(name, decision.result)
+        raise ConcurrentUpdateError(
+            f"gave up after {self.max_attempts} conflicting attempts; try again",
+            field="idempotency_key",
+        )
+
+    # -- commands ------------------------------------------------------------------
+
+    def set_up_firm(self, who: Principal, cmd: m.SetUpFirm) -> CommandResult:
+        return self.execute("set_up_firm", setup.set_up_firm, who, cmd)
+
+    def register_timekeeper(self, who: Principal, cmd: m.RegisterTimekeeper) -> CommandResult:
+        return self.execute("register_timekeeper", setup.register_timekeeper, who, cmd)
+
+    def onboard_client(self, who: Principal, cmd: m.OnboardClient) -> CommandResult:
+        return self.execute("onboard_client", setup.onboard_client, who, cmd)
+
+    def open_matter(self, who: Principal, cmd: m.OpenMatter) -> CommandResult:
+        return self.execute("open_matter", setup.open_matter, who, cmd)
+
+    def close_matter(self, who: Principal, cmd: m.CloseMatter) -> CommandResult:
+        return self.execute("close_matter", setup.close_matter, who, cmd)
+
+    def set_rate(self, who: Principal, cmd: m.SetRate) -> CommandResult:
+        return self.execute("set_rate", setup.set_rate, who, cmd)
+
+    def log_time(self, who: Principal, cmd: m.LogTime) -> CommandResult:
+        return self.execute("log_time", setup.log_time, who, cmd)
+
+    def correct_time(self, who: Principal, cmd: m.CorrectTime) -> CommandResult:
+        return self.execute("correct_time", setup.correct_time, who, cmd)
+
+    def void_entry(self, who: Principal, cmd: m.VoidEntry) -> CommandResult:
+        return self.execute("void_entry", setup.void_entry, who, cmd)
+
+    def log_expense(self, who: Principal, cmd: m.LogExpense) -> CommandResult:
+        return self.execute("log_expense", setup.log_expense, who, cmd)
+
+    def record_recovery(self, who: Principal, cmd: m.RecordRecovery) -> CommandResult:
+        return self.execute("record_recovery", setup.record_recovery, who, cmd)
+
+    def grant_access(self, who: Principal, cmd: m.GrantAccess) -> CommandResult:
+        return self.execute("grant_access", setup.grant_access, who, cmd)
+
+    def revoke_access(self, who: Principal, cmd: m.RevokeAccess) -> CommandResult:
+        return self.execute("revoke_access", setup.revoke_access, who, cmd)
+
+    def draft_invoice(self, who: Principal, cmd: m.DraftInvoice) -> CommandResult:
+        return self.execute("draft_invoice", billing.draft_invoice, who, cmd)
+
+    def write_down(self, who: Principal, cmd: m.WriteDown) -> CommandResult:
+        return self.execute("write_down", billing.write_down, who, cmd)
+
+    def issue_invoice(self, who: Principal, cmd: m.IssueInvoice) -> CommandResult:
+        return self.execute("issue_invoice", billing.issue_invoice, who, cmd)
+
+    def void_invoice(self, who: Principal, cmd: m.VoidInvoice) -> CommandResult:
+        return self.execute("void_invoice", billing.void_invoice, who, cmd)
+
+    def record_payment(self, who: Principal, cmd: m.RecordPayment) -> CommandResult:
+        return self.execute("record_payment", billing.record_payment, who, cmd)
+
+    def allocate_payment(self, who: Principal, cmd: m.AllocatePayment) -> CommandResult:
+        return self.execute("allocate_payment", billing.allocate_payment, who, cmd)
+
+    def write_off(self, who: Principal, cmd: m.WriteOff) -> CommandResult:
+        return self.execute("write_off", billing.write_off, who, cmd)
+
+    def issue_credit_note(self, who: Principal, cmd: m.IssueCreditNote) -> CommandResult:
+        return self.execute("issue_credit_note", billing.issue_credit_note, who, cmd)
+
+    # -- queries (simple, by scanning; the read side will keep proper models) ---------
+
+    def event_count(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def _originators(self, event_class: type, **where: Any) -> list[UUID]:
+        found: list[UUID] = []
+        start, topic = 1, get_topic(event_class)
+        while True:
+            page = self.app.recorder.select_notifications(start, 500, topics=[topic])
+            for notification in page:
+                event = self.app.mapper.to_domain_event(notification)
+                if all(getattr(event, k) == v for k, v in where.items()):
+                    assert isinstance(notification.originator_id, UUID)
+                    found.append(notification.originator_id)
+            if len(page) < 500:
+                return found
+            start = page[-1].id + 1
+
+    def _read(self, who: Principal, client_id: UUID) -> Context:
+        ctx = Context(self.app)
+        ctx.client(client_id)
+        require_grant(who, ctx.access(who.id), "read", client_id=client_id)
+        return ctx
+
+    def invoices(self, who: Principal, client_id: UUID) -> list[Invoice]:
+        ctx = self._read(who, client_id)
+        return [ctx.invoice(i) for i in self._originators(InvoiceDrafted, client_id=client_id)]
+
+    def payments(self, who: Principal, client_id: UUID) -> list[Payment]:
+        ctx = self._read(who, client_id)
+        return [ctx.payment(p) for p in self._originators(PaymentReceived, client_id=client_id)]
+
+    def client_open_balance(self, who: Principal, client_id: UUID) -> int:
+        """What the client owes: the sum of its issued invoices' open balances."""
+        return sum(i.open_balance_minor for i in self.invoices(who, client_id))
+
+    def client_unapplied_credit(self, who: Principal, client_id: UUID) -> int:
+        """Money received from the client and not allocated to any invoice."""
+        return sum(p.unapplied_minor for p in self.payments(who, client_id))
+
+    def invoice(self, who: Principal, invoice_id: UUID) -> Invoice:
+        invoice = Context(self.app).invoice(invoice_id)
+        require_grant(who, Context(self.app).access(who.id), "read",
+                      client_id=invoice.client_id, matter_id=invoice.matter_id)
+        return invoice
+
+    def invoice_state(self, who: Principal, invoice_id: UUID) -> dict[str, str | int | None]:
+        invoice = self.invoice(who, invoice_id)
+        return {
+            "invoice_id": str(invoice.id), "status": invoice.status, "number": invoice.number,
+            "currency": invoice.currency, "total_minor": invoice.total_minor
+            if invoice.status != "draft" else invoice.lines_total_minor,
+            "paid_minor": invoice.paid_minor, "credited_minor": invoice.credited_minor,
+            "written_off_minor": invoice.written_off_minor,
+            "open_balance_minor": invoice.open_balance_minor,
+            "due_on": str(invoice.due_on) if invoice.due_on else None,
+        }
