@@ -37,7 +37,7 @@ def run_together(actions: list[Callable[[], Any]]) -> list[Any]:
         barrier.wait()
         try:
             results[i] = actions[i]()
-        except Exception as exc:  # noqa: BLE001 - collected for the assertions
+        except Exception as exc:
             results[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
