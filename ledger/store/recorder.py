@@ -1,18 +1,18 @@
 """The eventsourcing PostgreSQL recorders, extended with the hash chain.
 
-The library's application recorder already serialises writers with
+The library's application recorder serialises writers with
 ``LOCK TABLE … IN EXCLUSIVE MODE`` inside the inserting transaction. We keep
-that, and while the lock is held read the chain's head, compute the new rows'
-positions, ``recorded_at`` and hashes, and insert them with explicit values.
-Positions are therefore gapless and in commit order (a rolled-back transaction
-consumes none), and two writers can never fork the chain.
+that design but move the lock, the head read, the hashing and the insert into
+one database function (``<table>_append``, see ``schema.py``) called in the
+library's pipelined transaction: the lock is never held across a round trip to
+the client. Positions are gapless and in commit order (a rolled-back
+transaction consumes none), and two writers can never fork the chain.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
 
 from eventsourcing.persistence import ProgrammingError, StoredEvent
 from eventsourcing.postgres import (
@@ -25,7 +25,6 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.store import schema as ddl
-from ledger.store.chain import ChainHasher, genesis_hash, to_micros
 
 DEFAULT_EVENTS_TABLE = "events"
 
@@ -50,31 +49,12 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
             raise ProgrammingError(msg)
         super().__init__(datastore, events_table_name=events_table_name, **kwargs)
         schema, table = datastore.schema, events_table_name
-        self._hasher: ChainHasher | None = None
-        self._genesis: bytes = b""
         self._replace_create_statements(schema, table)
-        s, t = Identifier(schema), Identifier(table)
-        self.select_head_statement = SQL(
-            "SELECT clock_timestamp() AS now, h.notification_id, h.hash, h.recorded_at "
-            "FROM (SELECT 1) AS one LEFT JOIN LATERAL ("
-            " SELECT notification_id, hash, recorded_at FROM {s}.{t}"
-            " ORDER BY notification_id DESC LIMIT 1) AS h ON true"
-        ).format(s=s, t=t)
-        self.insert_chained_statement = SQL(
-            "INSERT INTO {s}.{t} (originator_id, originator_version, topic, state,"
-            " notification_id, prev_hash, hash, recorded_at)"
-            " SELECT u.*, %s::timestamptz FROM unnest("
-            " %s::uuid[], %s::bigint[], %s::text[], %s::bytea[],"
-            " %s::bigint[], %s::bytea[], %s::bytea[]) AS u"
-            " RETURNING notification_id"
-        ).format(s=s, t=t)
-        self.lock_table_statements = [
-            SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
-            SQL("SELECT {s}.{f}()").format(s=s, f=Identifier(ddl.lock_function_name(table))),
-        ]
-        self.select_ledger_id_statement = SQL(
-            "SELECT ledger_id FROM {s}.chain_meta WHERE table_name = %s"
-        ).format(s=s)
+        s = Identifier(schema)
+        self.append_statement = SQL(
+            "SELECT position FROM {s}.{f}(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+            " AS position"
+        ).format(s=s, f=Identifier(ddl.append_function_name(table)))
 
     def _replace_create_statements(self, schema: str, table: str) -> None:
         statements: list[Composed] = list(self.sql_create_statements)
@@ -86,7 +66,7 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_statements = statements
         self.chain_statements: list[Composed] = [
             *ddl.chain_meta_statements(schema),
-            ddl.lock_function_statement(schema, table),
+            ddl.append_function_statement(schema, table),
             *ddl.events_index_statements(schema, table),
             *ddl.append_only_statements(schema, table),
             *ddl.raw_insert_chaining_statements(schema, table),
@@ -110,29 +90,15 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
                 curs.execute(statement, prepare=False)
 
     def _is_installed(self, curs: Cursor[DictRow]) -> bool:
+        # The register statement runs last, so a row in chain_meta means all is there.
         curs.execute(
-            "SELECT EXISTS (SELECT FROM pg_trigger WHERE tgname = %s"
-            " AND tgrelid = to_regclass(%s)) AS installed",
-            (f"{self.events_table_name}_chain_raw_insert",
-             f'"{self.datastore.schema}"."{self.events_table_name}"'),
+            "SELECT to_regclass(%s) IS NOT NULL AND EXISTS (SELECT FROM pg_proc"
+            " WHERE proname = %s AND pronamespace = to_regnamespace(%s)) AS installed",
+            (f'"{self.datastore.schema}".chain_meta',
+             ddl.append_function_name(self.events_table_name), f'"{self.datastore.schema}"'),
         )
         row = curs.fetchone()
         return bool(row and row["installed"])
-
-    @property
-    def ledger_id(self) -> UUID:
-        """The chain's ledger id (immutable once created, so it is cached)."""
-        if self._hasher is None:
-            with self.datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(self.select_ledger_id_statement, (self.events_table_name,))
-                row = curs.fetchone()
-            if row is None:
-                msg = f"no chain registered for table {self.events_table_name}"
-                raise ProgrammingError(msg)
-            ledger_id = row["ledger_id"]
-            self._genesis = genesis_hash(ledger_id)
-            self._hasher = ChainHasher(ledger_id)
-        return self._hasher.ledger_id
 
     def _insert_stored_events(
         self,
@@ -140,41 +106,27 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         **kwargs: Any,
     ) -> None:
-        self.ledger_id  # noqa: B018 - load the hasher before taking the lock
-        assert self._hasher is not None
-        self._lock_table(curs)
         self._notify_channel(curs)
-        curs.execute(self.select_head_statement, prepare=True)
-        head = curs.fetchone()
-        assert head is not None
-        if head["notification_id"] is None:
-            position, prev_hash, recorded_at = 0, self._genesis, head["now"]
-        else:
-            position, prev_hash = head["notification_id"], bytes(head["hash"])
-            recorded_at = max(head["now"], head["recorded_at"])
-        micros = to_micros(recorded_at)
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
-        ids, versions, topics, states, positions, prev_hashes, hashes = columns
-        for event in stored_events:
-            position += 1
-            assert isinstance(event.originator_id, UUID)
-            digest = self._hasher.event_hash(
-                position=position, prev_hash=prev_hash,
-                originator_id=event.originator_id,
-                originator_version=event.originator_version, topic=event.topic,
-                state=event.state, recorded_at_micros=micros,
-            )
-            ids.append(event.originator_id)
-            versions.append(event.originator_version)
-            topics.append(event.topic)
-            states.append(event.state)
-            positions.append(position)
-            prev_hashes.append(prev_hash)
-            hashes.append(digest)
-            prev_hash = digest
         curs.execute(
-            self.insert_chained_statement, (recorded_at, *columns), prepare=True
+            self.append_statement,
+            (
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
+            ),
+            prepare=True,
         )
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **_: Any,
+    ) -> Sequence[int] | None:
+        positions = [row["position"] for row in curs.fetchall()]
+        assert len(positions) == len(stored_events), "every event gets one position"
+        return positions
 
 
 class ChainedProcessRecorder(ChainedApplicationRecorder, PostgresProcessRecorder):

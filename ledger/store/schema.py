@@ -151,22 +151,62 @@ def raw_insert_chaining_statements(schema: str, table: str) -> list[Composed]:
     return [body, trigger]
 
 
-def lock_function_name(table: str) -> str:
-    return f"{table}_lock_for_append"
+def append_function_name(table: str) -> str:
+    return f"{table}_append"
 
 
-def lock_function_statement(schema: str, table: str) -> Composed:
-    """EXCLUSIVE lock for appenders that hold only INSERT (LOCK needs UPDATE rights).
+def append_function_statement(schema: str, table: str) -> Composed:
+    """Append a batch of events as one link of the chain, inside the database.
 
-    The lock belongs to the calling transaction whoever takes it, so the app
-    role serialises its appends exactly as the library's ``LOCK TABLE`` does.
+    One call per transaction: it takes the EXCLUSIVE lock, reads the head once,
+    stamps the batch with one ``recorded_at`` (the database's clock, never less
+    than the head's), hashes each row with the layout of ``ledger.store.chain``
+    and inserts the rows. Doing it server-side keeps the lock for one statement,
+    never across a round trip to the client. SECURITY DEFINER because taking an
+    EXCLUSIVE lock needs more than the app role's INSERT right.
     """
+    s, t = Identifier(schema), Identifier(table)
     return SQL(
-        "CREATE OR REPLACE FUNCTION {s}.{function}() RETURNS void "
-        "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$ "
-        "BEGIN LOCK TABLE {s}.{t} IN EXCLUSIVE MODE; END $fn$"
-    ).format(s=Identifier(schema), t=Identifier(table),
-             function=Identifier(lock_function_name(table)))
+        "CREATE OR REPLACE FUNCTION {s}.{function}("
+        " p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[])"
+        " RETURNS SETOF bigint LANGUAGE plpgsql SECURITY DEFINER"
+        " SET search_path = pg_catalog AS $fn$ "
+        "DECLARE head record; lid uuid; prefix bytea; prev bytea; pos bigint;"
+        "  ts timestamptz; ts_bytes bytea; tb bytea; r record;"
+        "  positions bigint[] := '{{}}'; prevs bytea[] := '{{}}'; hashes bytea[] := '{{}}';"
+        "  tag bytea := convert_to('legal-ledger/event/v1', 'UTF8');"
+        "  gtag bytea := convert_to('legal-ledger/genesis/v1', 'UTF8'); "
+        "BEGIN "
+        "  LOCK TABLE {s}.{t} IN EXCLUSIVE MODE; "
+        "  SELECT ledger_id INTO STRICT lid FROM {s}.chain_meta WHERE table_name = {name}; "
+        "  SELECT notification_id, hash, recorded_at INTO head FROM {s}.{t} "
+        "    ORDER BY notification_id DESC LIMIT 1; "
+        "  ts := clock_timestamp(); "
+        "  IF head.notification_id IS NULL THEN "
+        "    pos := 0; prev := sha256(int4send(octet_length(gtag)) || gtag || uuid_send(lid)); "
+        "  ELSE "
+        "    pos := head.notification_id; prev := head.hash; "
+        "    ts := greatest(ts, head.recorded_at); "
+        "  END IF; "
+        "  ts_bytes := int8send((extract(epoch FROM ts) * 1000000)::bigint); "
+        "  prefix := int4send(octet_length(tag)) || tag || uuid_send(lid); "
+        "  FOR r IN SELECT * FROM unnest(p_ids, p_versions, p_topics, p_states)"
+        "    AS u(oid, ver, topic, state) LOOP "
+        "    pos := pos + 1; tb := convert_to(r.topic, 'UTF8'); "
+        "    positions := positions || pos; prevs := prevs || prev; "
+        "    prev := sha256(prefix || int8send(pos) || prev || uuid_send(r.oid)"
+        "      || int8send(r.ver) || int4send(octet_length(tb)) || tb"
+        "      || int4send(octet_length(r.state)) || r.state || ts_bytes); "
+        "    hashes := hashes || prev; "
+        "  END LOOP; "
+        "  RETURN QUERY INSERT INTO {s}.{t} (originator_id, originator_version, topic, state,"
+        "    notification_id, prev_hash, hash, recorded_at)"
+        "    SELECT u.oid, u.ver, u.topic, u.state, u.pos, u.prev, u.h, ts"
+        "    FROM unnest(p_ids, p_versions, p_topics, p_states, positions, prevs, hashes)"
+        "    AS u(oid, ver, topic, state, pos, prev, h)"
+        "    RETURNING notification_id; "
+        "END $fn$"
+    ).format(s=s, t=t, name=Literal(table), function=Identifier(append_function_name(table)))
 
 
 def app_role_statements(schema: str, tables: list[str]) -> list[Composed]:

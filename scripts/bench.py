@@ -1,0 +1,151 @@
+"""Append and verify throughput of the chained store against the plain recorder.
+
+Both recorders run in the same process against the same PostgreSQL, in schemas
+of their own, so the ratios are meaningful even where absolute figures are noise.
+Usage: scripts/bench [--seconds S] [--writers 1,2,4,8] [--verify-events N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eventsourcing.persistence import StoredEvent  # noqa: E402
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore  # noqa: E402
+
+from ledger.database import DatabaseLocation, locate_database  # noqa: E402
+from ledger.settings import Settings  # noqa: E402
+from ledger.store.firm import FirmStore  # noqa: E402
+from ledger.store.recorder import ChainedApplicationRecorder  # noqa: E402
+from ledger.verify import verify_chain  # noqa: E402
+
+PAYLOAD = b'{"actor":"tk-1","minutes":42,"narrative_enc":"' + b"x" * 160 + b'"}'
+TOPIC = "ledger.domain.events:TimeLogged"
+
+
+def make_recorder(url: str, kind: str, schema_firm: str) -> PostgresApplicationRecorder:
+    store = FirmStore(DatabaseLocation(url, False), schema_firm, pool_size=2)
+    if kind == "chained":
+        return ChainedApplicationRecorder(store.datastore())
+    env = store.location.eventsourcing_env()
+    datastore = PostgresDatastore(
+        dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"],
+        schema=store.schema, pool_size=2)
+    return PostgresApplicationRecorder(datastore, events_table_name="plain_events")
+
+
+def prepare(url: str, kind: str, firm: str) -> None:
+    store = FirmStore(DatabaseLocation(url, False), firm)
+    with store.location.connect() as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
+    store.ensure()
+    if kind == "plain":
+        make_recorder(url, kind, firm).create_table()
+
+
+def writer(url: str, kind: str, firm: str, batch: int, seconds: float,
+           out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    recorder = make_recorder(url, kind, firm)
+    latencies: list[float] = []
+    count = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        events = [StoredEvent(uuid.uuid4(), 1, TOPIC, PAYLOAD) for _ in range(batch)]
+        started = time.perf_counter()
+        recorder.insert_events(events)
+        latencies.append(time.perf_counter() - started)
+        count += batch
+    out.put((count, latencies))
+
+
+def run_appends(url: str, kind: str, firm: str, writers: int, batch: int,
+                seconds: float) -> tuple[float, float, float]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=writer, args=(url, kind, firm, batch, seconds, queue))
+             for _ in range(writers)]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    total = sum(r[0] for r in results)
+    latencies = sorted(x for r in results for x in r[1])
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    return total / seconds, p50, p99
+
+
+def fill(url: str, firm: str, count: int) -> None:
+    recorder = make_recorder(url, "chained", firm)
+    batch = 1000
+    for _ in range(0, count, batch):
+        recorder.insert_events([StoredEvent(uuid.uuid4(), 1, TOPIC, PAYLOAD)
+                                for _ in range(batch)])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=4.0, help="per append measurement")
+    parser.add_argument("--writers", default="1,2,4,8", help="writer processes to try")
+    parser.add_argument("--batches", default="1,100", help="events per transaction")
+    parser.add_argument("--verify-events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    location = locate_database(Settings())
+    url = location.url
+    print(f"database: {location.masked_url}")
+    with location.connect() as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+    print(f"server version: {version[0] if version else '?'}; cpus: {os.cpu_count()}")
+    print()
+    print(f"{'writers':>7} {'batch':>5} | {'plain ev/s':>11} {'chained ev/s':>12} {'ratio':>6} |"
+          f" {'plain p50/p99 ms':>17} {'chained p50/p99 ms':>19}")
+    for writers in [int(w) for w in args.writers.split(",")]:
+        for batch in [int(b) for b in args.batches.split(",")]:
+            figures = {}
+            for kind in ("plain", "chained"):
+                firm = f"bench_{kind}"
+                prepare(url, kind, firm)
+                figures[kind] = run_appends(url, kind, firm, writers, batch, args.seconds)
+            plain, chained = figures["plain"], figures["chained"]
+            print(f"{writers:>7} {batch:>5} | {plain[0]:>11,.0f} {chained[0]:>12,.0f}"
+                  f" {chained[0] / plain[0]:>6.2f} | {plain[1]:>7.2f}/{plain[2]:<9.2f}"
+                  f" {chained[1]:>7.2f}/{chained[2]:<9.2f}", flush=True)
+    if args.verify_events:
+        firm = "bench_verify"
+        prepare(url, "chained", firm)
+        started = time.perf_counter()
+        fill(url, firm, args.verify_events)
+        fill_s = time.perf_counter() - started
+        store = FirmStore(location, firm)
+        started = time.perf_counter()
+        report = verify_chain(location, store.schema)
+        verify_s = time.perf_counter() - started
+        assert report.ok and report.checked == args.verify_events, report.damage
+        with location.connect() as conn:
+            started = time.perf_counter()
+            with conn.cursor(name="scan") as cur:
+                conn.autocommit = False
+                cur.itersize = 20_000
+                cur.execute(f'SELECT * FROM "{store.schema}".events ORDER BY notification_id')
+                scanned = sum(1 for _ in cur)
+            scan_s = time.perf_counter() - started
+        print()
+        print(f"filled {args.verify_events:,} events in 1000-event transactions:"
+              f" {args.verify_events / fill_s:,.0f} ev/s")
+        print(f"verify: {report.checked:,} events in {verify_s:.2f} s ="
+              f" {report.checked / verify_s:,.0f} ev/s"
+              f" (a bare ordered scan of the same rows: {scanned / scan_s:,.0f} rows/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
