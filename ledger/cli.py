@@ -75,6 +75,27 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(args, settings)
     known = parse_head(args.head) if args.head else None
     total = store.head().position
+    if args.checkpoint:
+        from pathlib import Path
+
+        from ledger.proof.audit import trusted_key, verify_against_checkpoint
+        from ledger.proof.checkpoint import read_document
+
+        if known is not None:
+            raise LedgerError("give --head or --checkpoint, not both", field="checkpoint")
+        document = read_document(Path(args.checkpoint))
+        pinned, source = trusted_key(settings, store.firm, args.public_key)
+        bar = ProgressLine("verifying", total)
+        outcome = verify_against_checkpoint(store, document, pinned_key=pinned,
+                                            key_source=source, source=Path(args.checkpoint),
+                                            progress=bar)
+        bar.close()
+        if args.json:
+            emit(args, outcome.as_dict(), [])
+        else:
+            print_report(args, outcome.report)
+            print("\n".join(outcome.lines()))
+        return 0 if outcome.ok else 1
     bar = ProgressLine("verifying", total)
     report = verify_chain(store.location, store.schema, store.events_table,
                           known_head=known, progress=bar)
@@ -134,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--head", metavar="POSITION:HASH",
                         help="a head known from earlier (e.g. from 'ledger info'): detects a "
                         "truncated tail or a rewritten history")
+    verify.add_argument("--checkpoint", metavar="FILE",
+                        help="a signed checkpoint (from 'ledger checkpoint'): checks its "
+                        "signature, then that the log still holds its head and Merkle root")
+    verify.add_argument("--public-key", metavar="HEX",
+                        help="with --checkpoint: the firm's Ed25519 public key it must be "
+                        "signed with (default: the firm's key file when present)")
     verify.set_defaults(handler=cmd_verify)
 
     db = sub.add_parser("db", help="database set-up and the embedded server")
@@ -159,6 +186,9 @@ def extension_registrars() -> list[Callable[[Any], None]]:
         pass
     else:
         registrars.append(register_commands)
+    from ledger.proof.cli import register as register_proofs
+
+    registrars.append(register_proofs)
     return registrars
 
 
