@@ -137,6 +137,22 @@ def cmd_db_stop(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Record the demo scenario through the command handlers, then verify the chain."""
+    from commands.demo import record_demo_scenario
+    from commands.service import BillingService
+
+    store = open_store(args, settings)
+    where = "embedded PostgreSQL" if store.location.embedded else "PostgreSQL"
+    print(f"ledger of firm '{store.firm}' in {where} at {store.location.masked_url}")
+    with BillingService(store) as service:
+        for line in record_demo_scenario(service):
+            print(line)
+    report = verify_chain(store.location, store.schema, store.events_table)
+    print_report(args, report)
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledger", description="Event-sourced, hash-chained billing ledger for law firms."
@@ -162,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with --checkpoint: the firm's Ed25519 public key it must be "
                         "signed with (default: the firm's key file when present)")
     verify.set_defaults(handler=cmd_verify)
+
+    demo = sub.add_parser("demo", help="record a realistic quarter of billing, then verify")
+    demo.set_defaults(handler=cmd_demo)
 
     db = sub.add_parser("db", help="database set-up and the embedded server")
     db_sub = db.add_subparsers(dest="db_verb", metavar="ACTION", required=True)
