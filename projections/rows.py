@@ -1,0 +1,216 @@
+"""Read-model rows: table definitions, the in-memory row set the folds write to,
+and readers that give reports the same rows from memory or from PostgreSQL.
+
+Why one row set for every driver: the folds (``projections.folds_*``) only ever
+``get``/``put``/``delete`` rows here. The live projection and the rebuild back a
+``Rows`` with PostgreSQL (loading a missing key on demand, then writing what
+changed together with the tracking position); the as-of replay keeps it in
+memory. Reports read through ``Reader`` and never know which one they got, so
+an as-of report at ``now`` equals the live one by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from psycopg import Cursor
+from psycopg.rows import dict_row
+from psycopg.sql import SQL, Composed, Identifier
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A read-model table: columns with SQL types, a primary key, and when a row
+    is final (never read or changed again by the fold, so it may leave the cache)."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+    final: Callable[[Row], bool] | None = None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+    def key_of(self, row: Row) -> Key:
+        return tuple(row[k] for k in self.key)
+
+    def create(self, schema: str) -> Composed:
+        cols = SQL(", ").join(
+            SQL("{} {}").format(Identifier(c), SQL(t)) for c, t in self.columns  # type: ignore[arg-type]
+        )
+        pk = SQL(", ").join(Identifier(k) for k in self.key)
+        return SQL("CREATE TABLE IF NOT EXISTS {s}.{t} ({cols}, PRIMARY KEY ({pk}))").format(
+            s=Identifier(schema), t=Identifier(self.name), cols=cols, pk=pk)
+
+    def drop(self, schema: str) -> Composed:
+        return SQL("DROP TABLE IF EXISTS {s}.{t}").format(
+            s=Identifier(schema), t=Identifier(self.name))
+
+
+Loader = Callable[[Table, Key], "Row | None"]
+
+
+@dataclass
+class Rows:
+    """The rows of one read model as the fold sees them, with what changed.
+
+    ``loader`` fetches a row the cache does not hold (None: the cache is the
+    whole model, as in a rebuild from position 0 or an as-of replay).
+    """
+
+    tables: dict[str, Table]
+    loader: Loader | None = None
+    cache: dict[str, dict[Key, Row | None]] = field(default_factory=dict)
+    dirty: dict[str, set[Key]] = field(default_factory=dict)
+    deleted: dict[str, set[Key]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in self.tables:
+            self.cache.setdefault(name, {})
+            self.dirty.setdefault(name, set())
+            self.deleted.setdefault(name, set())
+
+    def get(self, table: str, *key: Any) -> Row | None:
+        rows = self.cache[table]
+        if key in rows:
+            return rows[key]
+        found = self.loader(self.tables[table], key) if self.loader else None
+        rows[key] = found
+        return found
+
+    def put(self, table: str, row: Row) -> Row:
+        key = self.tables[table].key_of(row)
+        self.cache[table][key] = row
+        self.dirty[table].add(key)
+        self.deleted[table].discard(key)
+        return row
+
+    def update(self, table: str, *key: Any, **changes: Any) -> Row | None:
+        """Change some columns of an existing row (None if there is no such row)."""
+        row = self.get(table, *key)
+        return None if row is None else self.put(table, {**row, **changes})
+
+    def delete(self, table: str, *key: Any) -> None:
+        self.cache[table][key] = None
+        self.deleted[table].add(key)
+        self.dirty[table].discard(key)
+
+    def scan(self, table: str) -> Iterable[Row]:
+        """Every row (only meaningful when the cache is the whole model)."""
+        return (r for r in self.cache[table].values() if r is not None)
+
+    def changes(self) -> int:
+        return sum(len(d) for d in self.dirty.values()) + sum(
+            len(d) for d in self.deleted.values())
+
+    def committed(self) -> None:
+        """Forget what was written; drop final rows (and misses) from the cache."""
+        for name, table in self.tables.items():
+            self.dirty[name].clear()
+            self.deleted[name].clear()
+            rows = self.cache[name]
+            if self.loader is not None or table.final is not None:
+                final = table.final
+                for key in [k for k, r in rows.items()
+                            if (r is None and self.loader is not None)
+                            or (r is not None and final is not None and final(r))]:
+                    del rows[key]
+
+
+def pg_loader(curs: Cursor[Any], schema: str) -> Loader:
+    """Load one row by primary key, inside the writer's transaction."""
+
+    def load(table: Table, key: Key) -> Row | None:
+        where = SQL(" AND ").join(SQL("{} = %s").format(Identifier(k)) for k in table.key)
+        with curs.connection.cursor(row_factory=dict_row) as c:
+            c.execute(SQL("SELECT * FROM {s}.{t} WHERE {w}").format(
+                s=Identifier(schema), t=Identifier(table.name), w=where), key)
+            found: Row | None = c.fetchone()
+        return found
+
+    return load
+
+
+def write_changes(curs: Cursor[Any], schema: str, rows: Rows) -> None:
+    """Write what changed: deletes, then upserts, each through COPY into a temp table."""
+    for name, table in rows.tables.items():
+        s, t = Identifier(schema), Identifier(table.name)
+        tmp = Identifier(f"tmp_{table.name}")
+        deleted, dirty = rows.deleted[name], rows.dirty[name]
+        if not deleted and not dirty:
+            continue
+        curs.execute(SQL("CREATE TEMP TABLE IF NOT EXISTS {tmp} (LIKE {s}.{t}) "
+                         "ON COMMIT DELETE ROWS").format(tmp=tmp, s=s, t=t))
+        keys = SQL(", ").join(Identifier(k) for k in table.key)
+        if deleted:
+            with curs.copy(SQL("COPY {tmp} ({keys}) FROM STDIN").format(tmp=tmp, keys=keys)) as cp:
+                for key in deleted:
+                    cp.write_row(key)
+            match = SQL(" AND ").join(SQL("x.{k} = d.{k}").format(k=Identifier(k))
+                                      for k in table.key)
+            curs.execute(SQL("DELETE FROM {s}.{t} x USING {tmp} d WHERE {m}").format(
+                s=s, t=t, tmp=tmp, m=match))
+            curs.execute(SQL("TRUNCATE {tmp}").format(tmp=tmp))
+        if dirty:
+            cols = table.column_names
+            cache = rows.cache[name]
+            with curs.copy(SQL("COPY {tmp} FROM STDIN").format(tmp=tmp)) as cp:
+                for key in dirty:
+                    row = cache[key]
+                    assert row is not None
+                    cp.write_row(tuple(row[c] for c in cols))
+            others = [c for c in cols if c not in table.key]
+            update = SQL(", ").join(SQL("{c} = EXCLUDED.{c}").format(c=Identifier(c))
+                                    for c in others) if others else None
+            conflict = (SQL("DO UPDATE SET {u}").format(u=update) if update
+                        else SQL("DO NOTHING"))
+            curs.execute(SQL("INSERT INTO {s}.{t} SELECT * FROM {tmp} "
+                             "ON CONFLICT ({keys}) {c}").format(
+                s=s, t=t, tmp=tmp, keys=keys, c=conflict))
+            curs.execute(SQL("TRUNCATE {tmp}").format(tmp=tmp))
+
+
+class Reader(Protocol):
+    """Where reports read rows: live tables or an as-of replay in memory."""
+
+    def select(self, table: str, **equal: Any) -> list[Row]: ...
+
+
+class MemoryReader:
+    """Rows of an as-of replay (every model's ``Rows``, merged by table name)."""
+
+    def __init__(self, models: Iterable[Rows]) -> None:
+        self._rows: dict[str, Rows] = {}
+        for rows in models:
+            for name in rows.tables:
+                self._rows[name] = rows
+
+    def select(self, table: str, **equal: Any) -> list[Row]:
+        rows = self._rows.get(table)
+        if rows is None:
+            return []
+        return [dict(r) for r in rows.scan(table)
+                if all(r[k] == v for k, v in equal.items())]
+
+
+class TableReader:
+    """Rows of the live read-model tables in a firm's schema."""
+
+    def __init__(self, conn: Any, schema: str) -> None:
+        self.conn, self.schema = conn, schema
+
+    def select(self, table: str, **equal: Any) -> list[Row]:
+        where = SQL(" AND ").join(SQL("{} = %s").format(Identifier(k)) for k in equal)
+        query = SQL("SELECT * FROM {s}.{t}").format(s=Identifier(self.schema),
+                                                     t=Identifier(table))
+        if equal:
+            query = SQL("{q} WHERE {w}").format(q=query, w=where)
+        with self.conn.cursor(row_factory=dict_row) as c:
+            c.execute(query, tuple(equal.values()))
+            return list(c.fetchall())
