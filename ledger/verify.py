@@ -21,12 +21,13 @@ import struct
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import psycopg
 from psycopg.adapt import Loader
 from psycopg.pq import Format
-from psycopg.sql import SQL, Identifier, Literal
+from psycopg.sql import SQL, Identifier
 
 from ledger.database import DatabaseLocation
 
@@ -164,29 +165,33 @@ def verify_chain(
     with psycopg.connect(location.url, connect_timeout=5) as conn:
         conn.read_only = True
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        conn.adapters.register_loader("timestamptz", _MicrosLoader)
-        conn.adapters.register_loader("uuid", _RawBytesLoader)
-        s, t = Identifier(schema), Identifier(table)
-        meta = conn.execute(
-            SQL("SELECT ledger_id FROM {s}.chain_meta WHERE table_name = %s").format(s=s),
-            (table,), binary=True,
-        ).fetchone()
-        report = VerificationReport(schema, table, str(uuid.UUID(bytes=meta[0])) if meta else "")
-        if meta is None:
-            report.damage = Damage(0, "ledger_missing", "no chain is registered for this table")
-            return report
-        walker = _Walker(conn, s, t, _Hasher(meta[0]), report)
-        try:
-            walker.walk(progress)
-        finally:
-            walker.close()
-        if report.ok and known_head is not None:
-            _check_known_head(conn, s, t, report, known_head)
+        return verify_chain_on(conn, schema, table, known_head=known_head, progress=progress)
+
+
+def verify_chain_on(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    table: str = "events",
+    *,
+    known_head: KnownHead | None = None,
+    progress: Progress | None = None,
+) -> VerificationReport:
+    """Verify on an open connection (one snapshot; it may be inside a transaction)."""
+    s, t = Identifier(schema), Identifier(table)
+    walker = _Walker(conn, s, t)
+    meta = walker.query(
+        SQL("SELECT ledger_id FROM {s}.chain_meta WHERE table_name = %s").format(s=s), (table,))
+    report = VerificationReport(schema, table, str(uuid.UUID(bytes=meta[0][0])) if meta else "")
+    if not meta:
+        report.damage = Damage(0, "ledger_missing", "no chain is registered for this table")
+        return report
+    walker.walk(_Hasher(meta[0][0]), report, progress)
+    if report.ok and known_head is not None:
+        _check_known_head(walker, report, known_head)
     return report
 
 
-def _check_known_head(conn: psycopg.Connection[Any], s: Identifier, t: Identifier,
-                      report: VerificationReport, known: KnownHead) -> None:
+def _check_known_head(walker: _Walker, report: VerificationReport, known: KnownHead) -> None:
     report.known_head = {"position": known.position, "hash": known.hash.hex()}
     if report.head_position < known.position:
         report.damage = Damage(
@@ -194,9 +199,9 @@ def _check_known_head(conn: psycopg.Connection[Any], s: Identifier, t: Identifie
             f"the chain ends at {report.head_position} but a head at {known.position} is known",
         )
         return
-    row = conn.execute(SQL("SELECT hash FROM {s}.{t} WHERE notification_id = %s").format(s=s, t=t),
-                       (known.position,)).fetchone()
-    if row is None or bytes(row[0]) != known.hash:
+    rows = walker.query(SQL("SELECT hash FROM {s}.{t} WHERE notification_id = %s").format(
+        s=walker.s, t=walker.t), (known.position,))
+    if not rows or bytes(rows[0][0]) != known.hash:
         report.damage = Damage(
             known.position, "head_mismatch",
             "the event at the known head's position has another hash: history was rewritten",
@@ -206,27 +211,17 @@ def _check_known_head(conn: psycopg.Connection[Any], s: Identifier, t: Identifie
 class _Walker:
     """One pass over the rows; classification only runs at the first damage."""
 
-    def __init__(self, conn: psycopg.Connection[Any], s: Identifier, t: Identifier,
-                 hasher: _Hasher, report: VerificationReport) -> None:
-        self.conn, self.s, self.t, self.hasher, self.report = conn, s, t, hasher, report
-        row = conn.execute("SELECT pg_export_snapshot()").fetchone()
-        self._snapshot = str(row[0]) if row else ""
-        self._side: psycopg.Connection[Any] | None = None
+    def __init__(self, conn: psycopg.Connection[Any], s: Identifier, t: Identifier) -> None:
+        self.conn, self.s, self.t = conn, s, t
+        self.hasher = _Hasher(b"\x00" * 16)
+        self.report = VerificationReport("", "", "")
 
-    def side(self) -> psycopg.Connection[Any]:
-        """A second connection on the same snapshot, for look-ups while COPY streams."""
-        if self._side is None:
-            side = psycopg.connect(self.conn.info.dsn, password=self.conn.info.password,
-                                   connect_timeout=5)
-            side.adapters.register_loader("timestamptz", _MicrosLoader)
-            side.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            side.execute(SQL("SET TRANSACTION SNAPSHOT {}").format(Literal(self._snapshot)))
-            self._side = side
-        return self._side
-
-    def close(self) -> None:
-        if self._side is not None:
-            self._side.close()
+    def query(self, statement: Any, params: Any = None) -> list[Any]:
+        """A binary query whose timestamps load as exact microseconds and uuids as bytes."""
+        with self.conn.cursor(binary=True) as cur:
+            cur.adapters.register_loader("timestamptz", _MicrosLoader)
+            cur.adapters.register_loader("uuid", _RawBytesLoader)
+            return list(cur.execute(statement, params).fetchall())
 
     def rows(self) -> Iterator[_Fast]:
         """Rows via binary COPY, parsed by hand: the fastest way out of PostgreSQL.
@@ -240,7 +235,8 @@ class _Walker:
             " topic, state, recorded_at, hash FROM {s}.{t} ORDER BY notification_id)"
             " TO STDOUT (FORMAT BINARY)"
         ).format(s=self.s, t=self.t)
-        self.conn.execute("SET client_encoding TO 'UTF8'")
+        if self.conn.info.encoding != "utf-8":
+            self.conn.execute("SET client_encoding TO 'UTF8'")
         pending, started = b"", False
         with self.conn.cursor() as cur, cur.copy(query) as copy:
             for chunk in copy:
@@ -277,31 +273,40 @@ class _Walker:
                     o = end
                 pending = data[o:]
 
-    def walk(self, progress: Progress | None) -> None:
+    def walk(self, hasher: _Hasher, report: VerificationReport,
+             progress: Progress | None) -> None:
+        self.hasher, self.report = hasher, report
         try:
-            self._walk(progress)
+            finding = self._walk(progress)
         except _MalformedRowError as exc:
-            self.report.damage = Damage(exc.position, "malformed_row",
-                                        "a column has the wrong size (constraints were removed)")
+            report.damage = Damage(exc.position, "malformed_row",
+                                   "a column has the wrong size (constraints were removed)")
+            return
+        if finding is not None:  # classified only now: the COPY has ended
+            report.damage = finding()
 
-    def _walk(self, progress: Progress | None) -> None:
+    def _walk(self, progress: Progress | None) -> Callable[[], Damage] | None:
+        """The fast pass; returns how to classify the first damage, if any."""
         report, hasher = self.report, self.hasher
         base = hasher.base
         expected, prev_hash, prev_time = 1, hasher.genesis, -(2**63)
         pending: _Row | None = None  # a row whose hash failed, awaiting its successor
         before_prev: bytes | None = None
-        for position, hash_input, row_prev, at, digest in self.rows():
+        finding: Callable[[], Damage] | None = None
+        rows = self.rows()
+        for position, hash_input, row_prev, at, digest in rows:
             if pending is not None:
-                report.damage = self._classify_content(pending, _Row.parse(hash_input, digest))
-                return
+                finding = partial(self._classify_content, pending,
+                                  _Row.parse(hash_input, digest))
+                break
             if position != expected:
-                report.damage = self._position_damage(
-                    _Row.parse(hash_input, digest), expected, prev_hash)
-                return
+                finding = partial(self._position_damage, _Row.parse(hash_input, digest),
+                                  expected, prev_hash)
+                break
             if row_prev != prev_hash:
-                report.damage = self._link_damage(
-                    _Row.parse(hash_input, digest), prev_hash, before_prev)
-                return
+                finding = partial(self._link_damage, _Row.parse(hash_input, digest),
+                                  prev_hash, before_prev)
+                break
             h = base.copy()
             h.update(hash_input)
             if h.digest() != digest or at < prev_time:
@@ -311,19 +316,22 @@ class _Walker:
             expected += 1
             if progress is not None and expected % FETCH_ROWS == 0:
                 progress(expected - 1)
+        for _ in rows:  # drain the COPY so the connection can answer look-ups
+            pass
         report.checked = report.head_position = expected - 1
-        if pending is not None:
-            report.damage = self._classify_content(pending, None)
-            return
-        report.head_hash = prev_hash.hex() if report.checked else None
-        if progress is not None:
-            progress(report.checked)
+        if finding is None and pending is not None:
+            finding = partial(self._classify_content, pending, None)
+        if finding is None:
+            report.head_hash = prev_hash.hex() if report.checked else None
+            if progress is not None:
+                progress(report.checked)
+        return finding
 
     def _find_position_of_hash(self, digest: bytes) -> int | None:
-        row = self.side().execute(
+        rows = self.query(
             SQL("SELECT notification_id FROM {s}.{t} WHERE hash = %s LIMIT 1").format(
-                s=self.s, t=self.t), (digest,)).fetchone()
-        return None if row is None else int(row[0])
+                s=self.s, t=self.t), (digest,))
+        return int(rows[0][0]) if rows else None
 
     def _position_damage(self, row: _Row, expected: int, prev_hash: bytes) -> Damage:
         if row.position < expected:
@@ -367,10 +375,10 @@ class _Walker:
         return Damage(row.position, "payload_changed", "the stored payload was altered")
 
     def _content_hypotheses(self, row: _Row) -> Damage | None:
-        neighbours = self.side().execute(
+        neighbours = self.query(
             SQL("SELECT notification_id, recorded_at FROM {s}.{t} "
                 "WHERE notification_id IN (%s, %s) ORDER BY 1").format(s=self.s, t=self.t),
-            (row.position - 1, row.position + 1), binary=True).fetchall()
+            (row.position - 1, row.position + 1))
         times = {int(n): int(ts) for n, ts in neighbours}
         lower, upper = times.get(row.position - 1), times.get(row.position + 1)
         for candidate in (lower, upper):
@@ -380,8 +388,7 @@ class _Walker:
                 upper is not None and row.recorded_at > upper):
             return Damage(row.position, "recorded_at_changed",
                           "recorded_at was altered (out of order with its neighbours)")
-        topics = self.side().execute(
-            SQL("SELECT DISTINCT topic FROM {s}.{t}").format(s=self.s, t=self.t)).fetchall()
+        topics = self.query(SQL("SELECT DISTINCT topic FROM {s}.{t}").format(s=self.s, t=self.t))
         for (topic,) in topics:
             if topic != row.topic and self.hasher(row, topic=topic) == row.hash:
                 return Damage(row.position, "topic_changed", "the stored topic was altered")
