@@ -127,3 +127,12 @@ def _last_checkpoint(conn: Any, store: FirmStore, position: int) -> dict[str, An
         return None
     return {"position": row[0], "head_hash": bytes(row[1]).hex(),
             "merkle_root": bytes(row[2]).hex(), "created_at": row[3].isoformat()}
+
+
+def ledes_export(store: FirmStore, invoice_id: UUID, law_firm_id: str,
+                 as_of: datetime | None = None) -> str:
+    """The issued invoice as a LEDES 1998B file (see ``projections.ledes``)."""
+    from projections.ledes import export
+
+    with open_books(store, ["directory", "balances", "wip"], as_of) as books:
+        return export(books.reader, invoice_id, law_firm_id)
