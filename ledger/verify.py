@@ -346,8 +346,11 @@ class _Walker:
 
     def _link_damage(self, row: _Row, prev_hash: bytes, before_prev: bytes | None) -> Damage:
         if before_prev is not None and row.prev_hash == before_prev:
-            return Damage(row.position - 1, "row_inserted",
-                          "this row was inserted: its successor links to its predecessor")
+            if self.hasher(row, position=row.position - 1) == row.hash:
+                return Damage(row.position - 1, "row_inserted",
+                              "this row was inserted: its successor links to its predecessor")
+            return Damage(row.position, "row_inserted",
+                          "this row claims the same predecessor as the row before it")
         found = self._find_position_of_hash(row.prev_hash)
         if found is not None and found != row.position - 1:
             return Damage(row.position, "rows_reordered",

@@ -1,0 +1,29 @@
+"""The tamper matrix on a real ledger recorded through the billing commands."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from commands.demo import record_demo_scenario
+from commands.service import BillingService
+from ledger.store.firm import FirmStore
+from ledger.verify import verify_chain
+from tests.tamper_matrix import run_matrix
+
+CASES = int(os.environ.get("LEDGER_TAMPER_CASES", "600"))
+
+
+def test_every_generated_damage_is_found_at_its_position(
+    firm_store: FirmStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with BillingService(firm_store) as service:
+        record_demo_scenario(service)
+    assert verify_chain(firm_store.location, firm_store.schema).ok
+    result = run_matrix(firm_store, CASES, seed=20261126)
+    with capsys.disabled():
+        print("\n" + result.summary())
+    assert verify_chain(firm_store.location, firm_store.schema).ok  # every case rolled back
+    assert result.missed == []
+    assert result.detected == result.at_right_position == CASES
