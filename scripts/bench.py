@@ -17,14 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eventsourcing.persistence import StoredEvent  # noqa: E402
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore  # noqa: E402
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
-from ledger.database import DatabaseLocation, locate_database  # noqa: E402
-from ledger.settings import Settings  # noqa: E402
-from ledger.store.firm import FirmStore  # noqa: E402
-from ledger.store.recorder import ChainedApplicationRecorder  # noqa: E402
-from ledger.verify import verify_chain  # noqa: E402
+from ledger.database import DatabaseLocation, locate_database
+from ledger.settings import Settings
+from ledger.store.firm import FirmStore
+from ledger.store.recorder import ChainedApplicationRecorder
+from ledger.verify import verify_chain
 
 PAYLOAD = b'{"actor":"tk-1","minutes":42,"narrative_enc":"' + b"x" * 160 + b'"}'
 TOPIC = "ledger.domain.events:TimeLogged"
