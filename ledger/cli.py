@@ -19,6 +19,7 @@ from ledger.logs import configure_logging
 from ledger.progress import ProgressLine
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
+from ledger.store.schema import schema_for_firm
 from ledger.verify import KnownHead, VerificationReport, verify_chain
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -26,8 +27,9 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def open_store(args: argparse.Namespace, settings: Settings, *, create: bool = True) -> FirmStore:
     """The firm's store, created on first use (schema, tables, triggers, role)."""
-    store = FirmStore(locate_database(settings), args.firm or settings.firm,
-                      pool_size=settings.pool_size)
+    firm = args.firm or settings.firm
+    schema_for_firm(firm)  # refuse a bad name before starting or reaching any server
+    store = FirmStore(locate_database(settings), firm, pool_size=settings.pool_size)
     if create:
         store.ensure()
     return store
