@@ -207,6 +207,12 @@ def extension_registrars() -> list[Callable[[Any], None]]:
         pass
     else:
         registrars.append(register_commands)
+    try:
+        from projections.cli import register as register_projections  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        pass
+    else:
+        registrars.append(register_projections)
     from ledger.proof.cli import register as register_proofs
 
     registrars.append(register_proofs)
