@@ -1,0 +1,32 @@
+"""What the app holds for its lifetime: the firm's store, service, keys, access log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from commands.service import BillingService
+from ledger.api.access_log import AccessLog, NoAccessLog
+from ledger.api.keys import KeyStore
+from ledger.store.firm import FirmStore
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Knobs of the HTTP app (the defaults are the production ones)."""
+
+    access_log: bool = True
+    access_batch_size: int = 500
+    access_linger_seconds: float = 0.05
+    follow_projections: bool = False
+    readiness_max_lag: int = 1000
+    page_limit_max: int = 500
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ApiState:
+    store: FirmStore
+    config: ApiConfig
+    service: BillingService
+    keys: KeyStore
+    access: AccessLog | NoAccessLog
