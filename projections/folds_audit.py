@@ -31,10 +31,8 @@ GRANTS = table(
     final=lambda r: r["revoked_on"] is not None)
 AUDIT_INVOICES = table(
     "rm_audit_invoices", ("invoice_id",), ("invoice_id", "uuid"), ("client_id", "uuid"),
-    ("matter_id", "uuid"), ("currency", "text"), ("number", "text"))
-AUDIT_LINES = table(
-    "rm_audit_lines", ("invoice_id", "line_no"), ("invoice_id", "uuid"),
-    ("line_no", "integer"), ("timekeeper_id", "text"))
+    ("matter_id", "uuid"), ("currency", "text"), ("number", "text"),
+    ("line_timekeepers", "text[]"))
 AUDIT_MATTERS = table(
     "rm_audit_matters", ("matter_id",), ("matter_id", "uuid"), ("client_id", "uuid"))
 
@@ -46,10 +44,8 @@ def matter(rows: Rows, pos: int, oid: UUID, e: ev.MatterOpened) -> None:
 def drafted(rows: Rows, pos: int, oid: UUID, e: ev.InvoiceDrafted) -> None:
     rows.put("rm_audit_invoices", {"invoice_id": oid, "client_id": e.client_id,
                                    "matter_id": e.matter_id, "currency": e.currency,
-                                   "number": None})
-    for li in e.lines:
-        rows.put("rm_audit_lines", {"invoice_id": oid, "line_no": li.line_no,
-                                    "timekeeper_id": li.timekeeper_id})
+                                   "number": None,
+                                   "line_timekeepers": [li.timekeeper_id for li in e.lines]})
 
 
 def issued(rows: Rows, pos: int, oid: UUID, e: ev.InvoiceIssued) -> None:
@@ -70,9 +66,11 @@ def _adjustment(rows: Rows, pos: int, oid: UUID, kind: str, e: ev.WrittenDown | 
 
 
 def written_down(rows: Rows, pos: int, oid: UUID, e: ev.WrittenDown) -> None:
-    line = rows.get("rm_audit_lines", oid, e.line_no)
-    _adjustment(rows, pos, oid, "write_down", e, line_no=e.line_no,
-                timekeeper_id=line["timekeeper_id"] if line else None, approver=e.actor)
+    inv = rows.get("rm_audit_invoices", oid)
+    keepers: list[str | None] = inv["line_timekeepers"] if inv else []
+    keeper = keepers[e.line_no - 1] if 0 < e.line_no <= len(keepers) else None
+    _adjustment(rows, pos, oid, "write_down", e, line_no=e.line_no, timekeeper_id=keeper,
+                approver=e.actor)
 
 
 def written_off(rows: Rows, pos: int, oid: UUID, e: ev.WrittenOff) -> None:
@@ -99,7 +97,7 @@ def revoked(rows: Rows, pos: int, oid: UUID, e: ev.AccessRevoked) -> None:
 
 
 AUDIT = ReadModel(
-    "audit", (ADJUSTMENTS, GRANTS, AUDIT_INVOICES, AUDIT_LINES, AUDIT_MATTERS),
+    "audit", (ADJUSTMENTS, GRANTS, AUDIT_INVOICES, AUDIT_MATTERS),
     {ev.MatterOpened: matter, ev.InvoiceDrafted: drafted, ev.InvoiceIssued: issued,
      ev.WrittenDown: written_down, ev.WrittenOff: written_off, ev.AccessGranted: granted,
      ev.AccessRevoked: revoked},

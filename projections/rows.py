@@ -38,6 +38,8 @@ class Table:
         return tuple(c for c, _ in self.columns)
 
     def key_of(self, row: Row) -> Key:
+        if len(self.key) == 1:
+            return (row[self.key[0]],)
         return tuple(row[k] for k in self.key)
 
     def create(self, schema: str) -> Composed:
@@ -69,12 +71,19 @@ class Rows:
     cache: dict[str, dict[Key, Row | None]] = field(default_factory=dict)
     dirty: dict[str, set[Key]] = field(default_factory=dict)
     deleted: dict[str, set[Key]] = field(default_factory=dict)
+    misses: dict[str, set[Key]] = field(default_factory=dict)
+    written: dict[str, set[Key]] | None = None
+    """Keys already in the table (kept only when the cache is the whole model): a
+    key not in it is inserted with a plain COPY instead of an upsert."""
 
     def __post_init__(self) -> None:
         for name in self.tables:
             self.cache.setdefault(name, {})
             self.dirty.setdefault(name, set())
             self.deleted.setdefault(name, set())
+            self.misses.setdefault(name, set())
+        if self.loader is None and self.written is None:
+            self.written = {name: set() for name in self.tables}
 
     def get(self, table: str, *key: Any) -> Row | None:
         rows = self.cache[table]
@@ -82,13 +91,17 @@ class Rows:
             return rows[key]
         found = self.loader(self.tables[table], key) if self.loader else None
         rows[key] = found
+        if found is None:
+            self.misses[table].add(key)
         return found
 
     def put(self, table: str, row: Row) -> Row:
         key = self.tables[table].key_of(row)
         self.cache[table][key] = row
         self.dirty[table].add(key)
-        self.deleted[table].discard(key)
+        deleted = self.deleted[table]
+        if deleted:
+            deleted.discard(key)
         return row
 
     def update(self, table: str, *key: Any, **changes: Any) -> Row | None:
@@ -112,15 +125,21 @@ class Rows:
     def committed(self) -> None:
         """Forget what was written; drop final rows (and misses) from the cache."""
         for name, table in self.tables.items():
+            rows, final = self.cache[name], table.final
+            if self.written is not None:
+                self.written[name] |= self.dirty[name]
+                self.written[name] -= self.deleted[name]
+            if final is not None:
+                for key in self.dirty[name]:
+                    row = rows.get(key)
+                    if row is not None and final(row):
+                        del rows[key]
+            if self.loader is not None:
+                for key in self.misses[name] | self.deleted[name]:
+                    rows.pop(key, None)
             self.dirty[name].clear()
             self.deleted[name].clear()
-            rows = self.cache[name]
-            if self.loader is not None or table.final is not None:
-                final = table.final
-                for key in [k for k, r in rows.items()
-                            if (r is None and self.loader is not None)
-                            or (r is not None and final is not None and final(r))]:
-                    del rows[key]
+            self.misses[name].clear()
 
 
 def pg_loader(curs: Cursor[Any], schema: str) -> Loader:
@@ -160,6 +179,17 @@ def write_changes(curs: Cursor[Any], schema: str, rows: Rows) -> None:
         if dirty:
             cols = table.column_names
             cache = rows.cache[name]
+            known = rows.written[name] if rows.written is not None else None
+            fresh = dirty - known if known is not None else set()
+            if fresh:
+                with curs.copy(SQL("COPY {s}.{t} FROM STDIN").format(s=s, t=t)) as cp:
+                    for key in fresh:
+                        row = cache[key]
+                        assert row is not None
+                        cp.write_row(tuple(row[c] for c in cols))
+                dirty = dirty - fresh
+            if not dirty:
+                continue
             with curs.copy(SQL("COPY {tmp} FROM STDIN").format(tmp=tmp)) as cp:
                 for key in dirty:
                     row = cache[key]

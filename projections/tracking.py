@@ -11,6 +11,7 @@ next run starts after the last committed position.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -139,11 +140,20 @@ def catch_up(store: FirmStore, models: list[ReadModel], *, rebuild: bool = False
         if rebuild:
             for model, view in zip(models, views, strict=True):
                 view.reset_model(model)
-        while True:
-            try:
-                return _catch_up(store, models, views, page=page, upto=upto, progress=progress)
-            except PositionMovedError:
-                continue
+        # The fold allocates many small, long-lived dicts: the cyclic collector's
+        # full passes over them would dominate a rebuild, and rows hold no cycles.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            while True:
+                try:
+                    return _catch_up(store, models, views, page=page, upto=upto,
+                                     progress=progress)
+                except PositionMovedError:
+                    continue
+        finally:
+            if collecting:
+                gc.enable()
 
 
 def _catch_up(store: FirmStore, models: list[ReadModel], views: list[ReadModelRecorder],
@@ -155,6 +165,9 @@ def _catch_up(store: FirmStore, models: list[ReadModel], views: list[ReadModelRe
     # From position 0 the rows in memory are the whole model: no lookups needed.
     loaders: list[Any] = [None if p == 0 else "db" for p in positions]
     rows_of: list[Rows] = [m.new_rows() for m in models]
+    for i, loader in enumerate(loaders):
+        if loader is not None:
+            rows_of[i].written = None  # rows already in the table: always upsert
     start = min(positions)
     with store.location.connect() as read:
         while True:
