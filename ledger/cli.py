@@ -216,6 +216,12 @@ def extension_registrars() -> list[Callable[[Any], None]]:
     from ledger.proof.cli import register as register_proofs
 
     registrars.append(register_proofs)
+    try:
+        from ledger.api.cli import register as register_api
+    except ImportError:
+        pass
+    else:
+        registrars.append(register_api)
     return registrars
 
 

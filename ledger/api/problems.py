@@ -98,12 +98,15 @@ def status_for(exc: LedgerError) -> int:
 
 def problem(request: Request, status: int, slug: str, title: str, detail: str, *,
             field: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    # ``instance`` names the occurrence by request id, never by the URL: a path
+    # can carry whatever the caller typed into it.
     body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status,
-                            "detail": detail, "instance": request.url.path}
+                            "detail": detail}
     if field is not None:
         body["field"] = field
     request_id = getattr(request.state, "request_id", None)
     if request_id:
+        body["instance"] = f"urn:ledger:request:{request_id}"
         body["request_id"] = request_id
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
