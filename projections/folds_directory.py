@@ -34,7 +34,8 @@ RATES = table(
     ("timekeeper_id", "text"), ("effective_on", "date"), ("rate_minor_per_hour", "bigint"))
 ORIGINATORS = table(
     "rm_originators", ("originator_id",), ("originator_id", "uuid"), ("client_id", "uuid"),
-    ("kind", "text"), ("first_position", "bigint"), final=lambda _: True)
+    ("kind", "text"), ("first_position", "bigint"), final=lambda _: True,
+    indexes=("client_id",))
 
 
 def _owned(rows: Rows, oid: UUID, client_id: UUID, kind: str, pos: int) -> None:

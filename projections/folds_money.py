@@ -29,7 +29,7 @@ INVOICES = table(
     ("drafted_on", "date"), ("period_start", "date"), ("period_end", "date"),
     ("issued_on", "date"), ("due_on", "date"), ("voided_on", "date"),
     ("total_minor", "bigint"), ("paid_minor", "bigint"), ("credited_minor", "bigint"),
-    ("written_off_minor", "bigint"), ("open_minor", "bigint"))
+    ("written_off_minor", "bigint"), ("open_minor", "bigint"), indexes=("client_id",))
 LINES = table(
     "rm_invoice_lines", ("invoice_id", "line_no"), ("invoice_id", "uuid"),
     ("line_no", "integer"), ("kind", "text"), ("source_id", "text"), ("work_on", "date"),
@@ -124,7 +124,7 @@ STATEMENT_LINES = table(
     ("on_date", "date"), ("kind", "text"), ("invoice_id", "uuid"), ("number", "text"),
     ("matter_id", "uuid"), ("due_on", "date"), ("reference", "text"),
     ("amount_minor", "bigint"), ("applied_minor", "bigint"), ("currency", "text"),
-    final=lambda _: True)
+    final=lambda _: True, indexes=("client_id",))
 STATEMENT_INVOICES = table(
     "rm_statement_invoices", ("invoice_id",), ("invoice_id", "uuid"), ("client_id", "uuid"),
     ("matter_id", "uuid"), ("currency", "text"), ("number", "text"), ("due_on", "date"),

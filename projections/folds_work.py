@@ -22,7 +22,8 @@ ENTRIES = table(
     ("task_code", "text"), ("activity_code", "text"), ("expense_code", "text"),
     ("billable", "boolean"), ("voided", "boolean"), ("billed_invoice_id", "uuid"),
     ("narrative", "text"), ("logged_position", "bigint"),
-    final=lambda r: r["voided"] or r["billed_invoice_id"] is not None)
+    final=lambda r: r["voided"] or r["billed_invoice_id"] is not None,
+    indexes=("client_id",))
 WIP_MATTERS = table(
     "rm_wip_matters", ("matter_id",), ("matter_id", "uuid"), ("client_id", "uuid"),
     ("currency", "text"))

@@ -43,5 +43,6 @@ class ReadModel:
 
 
 def table(name: str, key: tuple[str, ...], *columns: tuple[str, str],
-          final: Callable[[dict[str, Any]], bool] | None = None) -> Table:
-    return Table(name, tuple(columns), key, final)
+          final: Callable[[dict[str, Any]], bool] | None = None,
+          indexes: tuple[str, ...] = ()) -> Table:
+    return Table(name, tuple(columns), key, final, indexes)

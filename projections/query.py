@@ -50,6 +50,7 @@ def open_books(store: FirmStore, names: list[str], as_of: datetime | None = None
             yield Books(TableReader(conn, store.schema), position, None)
             conn.execute("COMMIT")
             return
+        conn.execute("SET jit = off")  # a few index lookups: compiling costs more than it saves
         position = position_at(conn, store, as_of)
         yield Books(replay(conn, store, models, position, client_id), position, as_of)
 

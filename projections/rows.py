@@ -32,6 +32,8 @@ class Table:
     columns: tuple[tuple[str, str], ...]
     key: tuple[str, ...]
     final: Callable[[Row], bool] | None = None
+    indexes: tuple[str, ...] = ()
+    """Columns with a secondary index (lookups by client, for reports and as-of)."""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -49,6 +51,11 @@ class Table:
         pk = SQL(", ").join(Identifier(k) for k in self.key)
         return SQL("CREATE TABLE IF NOT EXISTS {s}.{t} ({cols}, PRIMARY KEY ({pk}))").format(
             s=Identifier(schema), t=Identifier(self.name), cols=cols, pk=pk)
+
+    def create_indexes(self, schema: str) -> list[Composed]:
+        return [SQL("CREATE INDEX IF NOT EXISTS {i} ON {s}.{t} ({c})").format(
+            i=Identifier(f"{self.name}_{column}_idx"), s=Identifier(schema),
+            t=Identifier(self.name), c=Identifier(column)) for column in self.indexes]
 
     def drop(self, schema: str) -> Composed:
         return SQL("DROP TABLE IF EXISTS {s}.{t}").format(

@@ -56,6 +56,8 @@ class ReadModelRecorder(PostgresTrackingRecorder):
             lock(curs, model)
             for t in model.tables:
                 curs.execute(t.create(self.datastore.schema))
+                for statement in t.create_indexes(self.datastore.schema):
+                    curs.execute(statement)
 
     def reset_model(self, model: ReadModel) -> None:
         """Drop the model's rows and its position, in one transaction."""
@@ -64,6 +66,8 @@ class ReadModelRecorder(PostgresTrackingRecorder):
             for t in model.tables:
                 curs.execute(t.drop(self.datastore.schema))
                 curs.execute(t.create(self.datastore.schema))
+                for statement in t.create_indexes(self.datastore.schema):
+                    curs.execute(statement)
             curs.execute(SQL("DELETE FROM {s}.{t} WHERE application_name = %s").format(
                 s=Identifier(self.datastore.schema), t=Identifier(self.tracking_table_name)),
                 (APPLICATION_NAME,))

@@ -154,6 +154,8 @@ def main() -> int:
     store.ensure()
     if head_position(store) < args.events:
         fill(store, args.events - head_position(store))
+    with store.location.connect() as conn:
+        conn.execute(f'ANALYZE "{store.schema}".events')
     n = head_position(store)
     started = time.perf_counter()
     catch_up(store, list(MODELS.values()), rebuild=True)
