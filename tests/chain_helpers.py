@@ -20,8 +20,18 @@ def stored_event(i: int, topic: str = TOPIC) -> Any:
     return StoredEvent(uuid.uuid4(), 1, topic, f'{{"n":{i},"note":"event {i}"}}'.encode())
 
 
+_open_datastores: list[Any] = []
+
+
+def close_datastores() -> None:
+    """Close the pools the helpers opened (called when a test's firm is dropped)."""
+    while _open_datastores:
+        _open_datastores.pop().close()
+
+
 def append(store: FirmStore, count: int, batch: int = 1) -> ChainedApplicationRecorder:
     datastore = store.datastore()
+    _open_datastores.append(datastore)
     recorder = ChainedApplicationRecorder(datastore, events_table_name=store.events_table)
     for start in range(0, count, batch):
         recorder.insert_events(

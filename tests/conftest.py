@@ -36,6 +36,9 @@ def database() -> Iterator[DatabaseLocation]:
 
 
 def drop_firm(database: DatabaseLocation, store: FirmStore) -> None:
+    from tests.chain_helpers import close_datastores
+
+    close_datastores()
     with database.connect() as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
         conn.execute(f'DROP ROLE IF EXISTS "{store.app_role}"')
