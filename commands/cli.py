@@ -24,6 +24,7 @@ from uuid import UUID
 from commands import models as m
 from commands.auth import Principal
 from commands.demo import record_demo_scenario
+from commands.errors import InvalidCommandError
 from commands.service import BillingService
 from ledger.errors import LedgerError
 from ledger.settings import Settings
@@ -174,11 +175,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", help="idempotency key (default: a fresh one)")
 
 
+def parse_id(text: str, field: str) -> UUID:
+    """An id from the command line, or one clear refusal naming the field."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise InvalidCommandError(f"{field} must be an id (a UUID)", field=field) from None
+
+
 def _show_balance(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.cli import emit
 
     with _service(args, settings) as service:
-        who, client_id = principal_from(args), UUID(args.client)
+        who, client_id = principal_from(args), parse_id(args.client, "client")
         data = {"client_id": args.client,
                 "open_balance_minor": service.client_open_balance(who, client_id),
                 "unapplied_credit_minor": service.client_unapplied_credit(who, client_id)}
@@ -190,7 +199,7 @@ def _show_invoice(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.cli import emit
 
     with _service(args, settings) as service:
-        data = service.invoice_state(principal_from(args), UUID(args.invoice))
+        data = service.invoice_state(principal_from(args), parse_id(args.invoice, "invoice"))
     emit(args, dict(data), [f"{k}: {v}" for k, v in data.items()])
     return 0
 
