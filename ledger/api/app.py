@@ -25,7 +25,7 @@ from psycopg.sql import SQL, Identifier
 
 from commands.service import BillingService
 from ledger import __version__
-from ledger.api import problems, routes_audit, routes_commands, routes_queries
+from ledger.api import problems, routes_audit, routes_commands, routes_queries, trust_routes
 from ledger.api.access_log import AccessLog, NoAccessLog
 from ledger.api.keys import Caller, KeyStore
 from ledger.api.security import ME, allow, state_of
@@ -41,6 +41,7 @@ def open_state(store: FirmStore, config: ApiConfig) -> ApiState:
     store.ensure()
     keys = KeyStore(store)
     keys.ensure()
+    keys.open_pool()
     access: AccessLog | NoAccessLog = (
         AccessLog(store, batch_size=config.access_batch_size,
                   linger_seconds=config.access_linger_seconds)
@@ -97,6 +98,7 @@ def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
             if follower is not None:
                 follower.join(timeout=10)
             state.service.close()
+            state.keys.close()
 
     app = FastAPI(title="Legal billing ledger", version=__version__, lifespan=lifespan,
                   description="Event-sourced, hash-chained billing ledger. Money is integer "
@@ -149,4 +151,5 @@ def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
     app.include_router(routes_commands.router())
     app.include_router(routes_queries.r)
     app.include_router(routes_audit.r)
+    app.include_router(trust_routes.router())
     return app
