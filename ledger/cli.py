@@ -99,7 +99,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             print("\n".join(outcome.lines()))
         return 0 if outcome.ok else 1
     bar = ProgressLine("verifying", total)
-    report = verify_chain(store.location, store.schema, store.events_table,
+    report = verify_chain(store.location, store.schema, args.chain,
                           known_head=known, progress=bar)
     bar.close()
     print_report(args, report)
@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--head", metavar="POSITION:HASH",
                         help="a head known from earlier (e.g. from 'ledger info'): detects a "
                         "truncated tail or a rewritten history")
+    verify.add_argument("--chain", default="events", choices=["events", "access_events"],
+                        help="which of the firm's chains: the billing events (default) or "
+                        "the access log")
     verify.add_argument("--checkpoint", metavar="FILE",
                         help="a signed checkpoint (from 'ledger checkpoint'): checks its "
                         "signature, then that the log still holds its head and Merkle root")
