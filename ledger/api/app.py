@@ -31,6 +31,7 @@ from ledger.api.keys import Caller, KeyStore
 from ledger.api.security import ME, allow, state_of
 from ledger.api.state import ApiConfig, ApiState
 from ledger.store.firm import FirmStore
+from ledger.subscribers.http import router as subscribers_router
 from projections.catalog import MODELS
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
@@ -152,4 +153,5 @@ def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
     app.include_router(routes_queries.r)
     app.include_router(routes_audit.r)
     app.include_router(trust_routes.router())
+    app.include_router(subscribers_router())
     return app

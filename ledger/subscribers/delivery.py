@@ -1,0 +1,198 @@
+"""The webhook delivery worker: each endpoint in order, at least once, independently.
+
+Why it is built this way:
+
+* **in order, per endpoint**: an endpoint is served by one task at a time,
+  held by a session advisory lock on a dedicated connection (released by the
+  server if the worker dies), one event per request, and the position moves
+  only after a 2xx; a failure stops that endpoint's batch, so nothing later
+  is sent before it;
+* **at least once**: the position is moved after the receiver answered, so a
+  crash between the two resends that event (receivers de-duplicate on the
+  ``Ledger-Event-Id`` header, ``<ledger id>:<position>``);
+* **a slow endpoint holds up no other**: endpoints are served by a thread
+  pool, each request has a timeout, and a task sends at most ``batch``
+  events before giving the thread back;
+* **retries**: exponential backoff with equal jitter (half the delay fixed,
+  half random), capped; an endpoint failing for ``max_failure`` is disabled;
+* **prompt**: the worker wakes on the recorder's ``NOTIFY`` (``LISTEN``),
+  with a short poll as a fallback and for retries coming due.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import structlog
+from psycopg import Connection
+from psycopg.sql import SQL, Identifier
+
+from ledger import __version__
+from ledger.store.firm import FirmStore
+from ledger.subscribers.feed import encode, ledger_id_of, opener_for, read_rows, to_feed_event
+from ledger.subscribers.scope import Owners
+from ledger.subscribers.signing import SIGNATURE_HEADER, signature_header
+from ledger.subscribers.webhooks import MAX_FAILURE, WebhookStore
+
+log = structlog.get_logger("ledger.webhooks")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failed delivery: the signed body is never re-posted elsewhere."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def post(url: str, body: bytes, headers: dict[str, str],
+         timeout: float) -> tuple[int | None, str | None]:
+    """POST once: (status code, error) — error is None only for a 2xx."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            status = int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, type(reason).__name__
+    return status, None if 200 <= status < 300 else f"HTTP {status}"
+
+
+def backoff(failures: int, base: float, cap: float) -> float:
+    """Exponential backoff with equal jitter, in seconds."""
+    delay: float = min(cap, base * 2 ** min(max(failures - 1, 0), 60))
+    jitter: float = random.uniform(0, delay / 2)  # noqa: S311 - jitter, not crypto
+    return delay / 2 + jitter
+
+
+class DeliveryWorker:
+    """Delivers every due endpoint's events; ``run`` loops, ``deliver_endpoint`` is one pass."""
+
+    def __init__(self, store: FirmStore, *, threads: int = 8, batch: int = 100,
+                 timeout: float = 10.0, backoff_base: float = 1.0,
+                 backoff_cap: float = 3600.0, max_failure: timedelta = MAX_FAILURE,
+                 poll: float = 0.5) -> None:
+        self.store, self.webhooks = store, WebhookStore(store)
+        self.webhooks.ensure()
+        self.batch, self.timeout, self.poll = batch, timeout, poll
+        self.backoff_base, self.backoff_cap, self.max_failure = (
+            backoff_base, backoff_cap, max_failure)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook")
+        self._in_flight: dict[UUID, Future[int]] = {}
+        self._owners = Owners(store.schema, store.events_table)
+        self._opener = opener_for(store)
+        self._ledger_id: str | None = None
+
+    def run(self, stop: threading.Event | None = None, timeout: float | None = None) -> None:
+        """Serve endpoints until ``stop`` is set or ``timeout`` seconds pass."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.store.location.connect() as listen:
+            listen.execute(SQL("LISTEN {c}").format(c=Identifier(self.store.events_table)))
+            while not (stop is not None and stop.is_set()):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                self.dispatch()
+                for _ in listen.notifies(timeout=self.poll, stop_after=1):
+                    pass
+
+    def dispatch(self) -> None:
+        """Start a task for every due endpoint that has none running."""
+        for endpoint_id, future in list(self._in_flight.items()):
+            if future.done():
+                del self._in_flight[endpoint_id]
+                if future.exception() is not None:
+                    log.error("webhook task failed", endpoint=str(endpoint_id),
+                              error=type(future.exception()).__name__)
+        with self.webhooks.connect() as conn:
+            due = self.webhooks.due(conn)
+        for endpoint_id in due:
+            if endpoint_id not in self._in_flight:
+                self._in_flight[endpoint_id] = self._pool.submit(
+                    self.deliver_endpoint, endpoint_id)
+
+    def drain(self, timeout: float) -> None:
+        """Wait for the running tasks (bounded)."""
+        deadline = time.monotonic() + timeout
+        for future in list(self._in_flight.values()):
+            future.result(timeout=max(0.0, deadline - time.monotonic()))
+
+    def deliver_endpoint(self, endpoint_id: UUID) -> int:
+        """Send up to ``batch`` events to one endpoint, in order; returns how many."""
+        with self.store.location.connect() as conn:
+            got = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))",
+                               (f"legal-ledger webhook {endpoint_id}",)).fetchone()
+            if not (got and got[0]):
+                return 0
+            try:
+                return self._deliver(conn, endpoint_id)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))",
+                             (f"legal-ledger webhook {endpoint_id}",))
+
+    def _deliver(self, conn: Connection[Any], endpoint_id: UUID) -> int:
+        endpoint = self.webhooks.get(endpoint_id)
+        if endpoint.status != "active":
+            return 0
+        secret, scope = self.webhooks.secret(conn, endpoint_id), endpoint.parsed_scope()
+        if self._ledger_id is None:
+            self._ledger_id = ledger_id_of(conn, self.store)
+        position, sent = endpoint.position, 0
+        skip_to = position  # events not for this endpoint are passed over, in order
+        rows = read_rows(conn, self.store, position, self.batch)
+        self._owners.resolve(conn, (r.originator_id for r in rows))
+        for row in rows:
+            event = to_feed_event(row, self._owners, scope, opener=self._opener)
+            if event.withheld or (endpoint.event_types and row.topic not in endpoint.event_types):
+                skip_to = row.position
+                continue
+            if skip_to != position:
+                if not self.webhooks.advance(conn, endpoint_id, position, skip_to):
+                    return sent
+                position = skip_to
+            body = encode(event)
+            headers = {"Content-Type": "application/json",
+                       "User-Agent": f"legal-ledger-webhooks/{__version__}",
+                       "Ledger-Event-Id": f"{self._ledger_id}:{row.position}",
+                       "Ledger-Position": str(row.position),
+                       SIGNATURE_HEADER: signature_header(secret, body)}
+            started = time.monotonic()
+            status, error = post(endpoint.url, body, headers, self.timeout)
+            elapsed = int((time.monotonic() - started) * 1000)
+            self.webhooks.record(conn, endpoint_id, row.position, status_code=status,
+                                 error=error, duration_ms=elapsed, delivered=error is None)
+            if error is not None:
+                failures = self.webhooks.get(endpoint_id).consecutive_failures + 1
+                retry = timedelta(seconds=backoff(failures, self.backoff_base,
+                                                  self.backoff_cap))
+                self.webhooks.failed(conn, endpoint_id, position, retry, self.max_failure)
+                log.info("webhook delivery failed", endpoint=str(endpoint_id),
+                         position=row.position, status=status, error=error)
+                return sent
+            if not self.webhooks.advance(conn, endpoint_id, position, row.position):
+                return sent  # replayed meanwhile: the next pass starts from there
+            position = skip_to = row.position
+            sent += 1
+        if skip_to != position:
+            self.webhooks.advance(conn, endpoint_id, position, skip_to)
+        return sent
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> DeliveryWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,203 @@
+"""HTTP routes of the subscribers: the pull feed, the live stream, webhook endpoints.
+
+Why the caller's grants decide the scope, read fresh on every request: a
+revoked grant stops the very next page or stream connection from showing that
+client. A firm admin reads the firm scope; anyone else the clients and
+matters of their active grants that permit ``read``; ``redacted=true``
+narrows either to redacted confidential fields. Every client or matter whose
+events a response disclosed is recorded as a ``RecordAccessed``. Webhook
+endpoints are firm-admin business (a webhook's scope is its own, set here).
+
+This module belongs to the HTTP shell (it uses ``ledger.api``'s
+authentication); the rest of the package does not import it.
+"""
+
+# No "from __future__ import annotations": FastAPI must resolve the closures' annotations.
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.api.http import record_reads
+from ledger.api.security import ADMIN_ONLY, MONEY_READ, STAFF_READ, Gate, gate_for, state_of
+from ledger.domain.access import ROLE_ACTIONS
+from ledger.subscribers.feed import (
+    MAX_PAGE,
+    FeedEvent,
+    encode,
+    opener_for,
+    read_page,
+    resolve_types,
+    to_feed_event,
+)
+from ledger.subscribers.live import LiveFeed
+from ledger.subscribers.scope import FIRM, Owners, Scope, parse_scope
+from ledger.subscribers.webhooks import WebhookStore
+
+HEARTBEAT_SECONDS = 15.0
+STREAM_MAX_SECONDS = 3600.0
+Reader = Annotated[Gate, Depends(gate_for(STAFF_READ | MONEY_READ))]
+Admin = Annotated[Gate, Depends(gate_for(ADMIN_ONLY))]
+
+
+def scope_of(gate: Gate, redacted: bool) -> Scope:
+    """The caller's scope: firm for a firm admin, else its active read grants."""
+    if gate.unrestricted:
+        scope = FIRM
+    else:
+        clients: set[UUID] = set()
+        matters: set[UUID] = set()
+        grants = gate.access.grants.values() if gate.access is not None else []
+        for g in grants:
+            if g.active_on(gate.today) and "read" in ROLE_ACTIONS.get(g.role, frozenset()):
+                (clients if g.scope == "client" else matters).add(g.scope_id)
+        scope = Scope(clients=frozenset(clients), matters=frozenset(matters))
+    return Scope(firm=scope.firm, clients=scope.clients, matters=scope.matters,
+                 confidential=scope.confidential and not redacted)
+
+
+def _disclosed(events: list[FeedEvent]) -> list[dict[str, Any]]:
+    seen = {(e.client_id, e.matter_id) for e in events
+            if not e.withheld and (e.client_id or e.matter_id)}
+    return [{"client_id": c, "matter_id": m} for c, m in sorted(seen, key=str)]
+
+
+class NewWebhook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2000)
+    event_types: list[str] = Field(default_factory=list, max_length=100)
+    scope: list[str] = Field(min_length=1, max_length=1000,
+                             description="firm, firm-redacted, client:<id>, matter:<id>, "
+                             "redacted")
+    after: int | None = Field(default=None, ge=0,
+                              description="deliver events after this position "
+                              "(default: the head, i.e. only new events)")
+
+
+class Replay(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    from_position: int = Field(ge=1)
+
+
+def router() -> APIRouter:
+    r = APIRouter(tags=["subscribers"])
+    owners_by_schema: dict[str, Owners] = {}
+
+    def owners(request: Request) -> Owners:
+        store = state_of(request).store
+        return owners_by_schema.setdefault(store.schema,
+                                           Owners(store.schema, store.events_table))
+
+    @r.get("/v1/events", summary="Events after a position, in order, with their chain hashes")
+    def pull(request: Request, gate: Reader,  # noqa: PLR0917 - query parameters
+             after: Annotated[int, Query(ge=0)] = 0,
+             limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+             type: Annotated[list[str] | None, Query()] = None,
+             client_id: UUID | None = None, raw: bool = False,
+             redacted: bool = False) -> dict[str, Any]:
+        store = state_of(request).store
+        scope = scope_of(gate, redacted)
+        with store.location.connect() as conn:
+            page = read_page(conn, store, owners(request), scope, after=after, limit=limit,
+                             types=type or (), client_id=client_id, raw=raw,
+                             opener=opener_for(store) if scope.confidential else None)
+        record_reads(request, gate.caller, "events", _disclosed(page.events))
+        return {"ledger_id": page.ledger_id, "after": after, "next_after": page.next_after,
+                "head": page.head, "events": [_plain(e) for e in page.events]}
+
+    @r.get("/v1/events/stream", summary="Server-sent events: catch up, then live",
+           response_class=StreamingResponse)
+    async def stream(request: Request, gate: Reader,  # noqa: PLR0917 - query parameters
+                     after: Annotated[int, Query(ge=0)] = 0,
+                     type: Annotated[list[str] | None, Query()] = None,
+                     raw: bool = False, redacted: bool = False,
+                     max_events: Annotated[int | None, Query(ge=1)] = None,
+                     heartbeat: Annotated[float, Query(ge=0.05, le=60)] = HEARTBEAT_SECONDS,
+                     last_event_id: Annotated[str | None, Header()] = None,
+                     ) -> StreamingResponse:
+        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+        topics = resolve_types(type or ())
+        store = state_of(request).store
+        scope = scope_of(gate, redacted)
+        opener = opener_for(store) if scope.confidential else None
+        book = owners(request)
+
+        async def events() -> AsyncIterator[bytes]:
+            feed = await asyncio.to_thread(LiveFeed, store, start, topics)
+            conn = await asyncio.to_thread(store.location.connect)
+            sent, deadline = 0, time.monotonic() + STREAM_MAX_SECONDS
+            try:
+                yield b"retry: 1000\n\n"
+                while time.monotonic() < deadline and not await request.is_disconnected():
+                    rows = await asyncio.to_thread(feed.next_rows, 500, heartbeat)
+                    if not rows:
+                        yield b": heartbeat\n\n"
+                        continue
+                    await asyncio.to_thread(book.resolve, conn,
+                                            [row.originator_id for row in rows])
+                    out = [to_feed_event(row, book, scope, raw=raw, opener=opener)
+                           for row in rows]
+                    record_reads(request, gate.caller, "events", _disclosed(out))
+                    for event in out:
+                        yield (f"id: {event.position}\nevent: ledger-event\ndata: ".encode()
+                               + encode(event) + b"\n\n")
+                        sent += 1
+                        if max_events is not None and sent >= max_events:
+                            return
+            finally:
+                await asyncio.to_thread(feed.close)
+                await asyncio.to_thread(conn.close)
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store",
+                                          "X-Accel-Buffering": "no"})
+
+    @r.post("/v1/webhooks", status_code=201, summary="Register a webhook endpoint "
+            "(the secret is in this response only)")
+    def add_webhook(request: Request, gate: Admin,
+                    body: Annotated[NewWebhook, Body()]) -> dict[str, Any]:
+        endpoint, secret = WebhookStore(state_of(request).store).add(
+            body.url, event_types=body.event_types, scope=parse_scope(body.scope),
+            after=body.after)
+        return {**endpoint.public(), "secret": secret}
+
+    @r.get("/v1/webhooks", summary="Webhook endpoints, their positions and state")
+    def list_webhooks(request: Request, gate: Admin) -> dict[str, Any]:
+        hooks = WebhookStore(state_of(request).store)
+        hooks.ensure()
+        return {"items": [e.public() for e in hooks.endpoints()]}
+
+    @r.post("/v1/webhooks/{endpoint_id}/replay",
+            summary="Deliver again from a position (re-enables a disabled endpoint)")
+    def replay(request: Request, gate: Admin, endpoint_id: UUID,
+               body: Annotated[Replay, Body()]) -> dict[str, Any]:
+        hooks = WebhookStore(state_of(request).store)
+        hooks.ensure()
+        return hooks.replay(endpoint_id, body.from_position).public()
+
+    @r.get("/v1/webhooks/{endpoint_id}/attempts", summary="Delivery attempts, newest first")
+    def attempts(request: Request, gate: Admin, endpoint_id: UUID,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 before: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+        hooks = WebhookStore(state_of(request).store)
+        hooks.ensure()
+        items = hooks.attempts(endpoint_id, limit=limit, before=before)
+        return {"items": items, "now": datetime.now(UTC).isoformat()}
+
+    return r
+
+
+def _plain(event: FeedEvent) -> dict[str, Any]:
+    import msgspec
+
+    data: dict[str, Any] = msgspec.to_builtins(event)
+    return data
