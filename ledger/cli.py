@@ -225,6 +225,12 @@ def extension_registrars() -> list[Callable[[Any], None]]:
         pass
     else:
         registrars.append(register_api)
+    try:
+        from ledger.subscribers.cli import register as register_subscribers
+    except ImportError:
+        pass
+    else:
+        registrars.append(register_subscribers)
     return registrars
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -130,3 +131,44 @@ def test_webhook_routes_are_admin_only_and_never_list_the_secret(api: Api) -> No
     assert attempts.status_code == 200 and attempts.json()["items"] == []
     bad = api.post("admin", "/v1/webhooks", {**body, "url": "ftp://x"})
     assert bad.status_code in (400, 422)
+
+
+def test_command_line_tail_and_webhooks(firm_store: FirmStore, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from ledger.cli import main
+
+    monkeypatch.setenv("LEDGER_DATABASE_URL", firm_store.location.url)
+    monkeypatch.setenv("LEDGER_FIRM", firm_store.firm)
+    from tests.subscribers_fixtures import Recorder
+
+    rec = Recorder(firm_store)
+    rec.client()
+    rec.close()
+    assert main(["events", "tail", "--limit", "2", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    events = [feed.decode(line) for line in lines]
+    assert [e.position for e in events] == [1, 2]
+    feed.check_chain(events)
+    assert main(["events", "tail", "--limit", "2", "--scope", "firm-redacted"]) == 0
+    assert "Secret" not in capsys.readouterr().out
+    assert main(["webhooks", "add", "http://127.0.0.1:9/h", "--scope", "firm",
+                 "--after", "0", "--json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert main(["webhooks", "list"]) == 0
+    assert added["id"] in (listed := capsys.readouterr().out)
+    assert added["secret"] not in listed
+    assert main(["webhooks", "replay", added["id"], "--from", "2"]) == 0
+    assert main(["webhooks", "attempts", added["id"], "--json"]) == 0
+    assert main(["webhooks", "replay", "not-a-uuid", "--from", "2"]) == 2
+
+
+def test_python_client_follows_and_checks_the_chain(api: Api, server: str) -> None:
+    from ledger.subscribers.client import follow, pull
+
+    seed(api)
+    token = api.tokens["admin"]
+    events = list(follow(server, token, limit=4, raw=True))
+    assert [e.position for e in events] == list(range(1, api.store.head().position + 1))
+    page = pull(server, token, after=2, limit=3, types=["ClientOnboarded"])
+    assert page.events and all(e.type and e.type.endswith("ClientOnboarded")
+                               for e in page.events)
