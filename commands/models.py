@@ -35,6 +35,24 @@ class Command(BaseModel):
 
     idempotency_key: str = Field(pattern=r"^[A-Za-z0-9_.:-]{8,128}$")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        """PostgreSQL text cannot hold U+0000: refuse it here, before anything is recorded."""
+        if _holds_nul(data):
+            raise ValueError("text may not contain the NUL character (U+0000)")
+        return data
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
+
 
 class SetUpFirm(Command):
     currency: Currency
