@@ -34,6 +34,7 @@ from commands.auth import Principal, require_grant
 from commands.decision import Handler
 from commands.errors import ConcurrentUpdateError, IdempotencyConflictError
 from commands.ledger_app import BillingLedger, Context, ledger_env
+from commands.trust_service import TrustCommands
 from ledger.domain.command_record import CommandRecord, ResultData
 from ledger.domain.invoice import Invoice, InvoiceDrafted
 from ledger.domain.payment import Payment, PaymentReceived
@@ -59,7 +60,7 @@ def payload_sha256(name: str, command: m.Command) -> str:
     return hashlib.sha256(name.encode() + b"\n" + _canonical.encode(payload)).hexdigest()
 
 
-class BillingService:
+class BillingService(TrustCommands):
     """A firm's billing ledger, recorded through commands."""
 
     def __init__(self, store: FirmStore, *, max_attempts: int = MAX_ATTEMPTS) -> None:
