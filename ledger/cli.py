@@ -216,6 +216,13 @@ def extension_registrars() -> list[Callable[[Any], None]]:
         pass
     else:
         registrars.append(register_projections)
+    try:
+        from commands.trust_cli import register as register_trust
+        from projections.trust_cli import register as register_trust_reports
+    except ImportError:
+        pass
+    else:
+        registrars += [register_trust, register_trust_reports]
     from ledger.proof.cli import register as register_proofs
 
     registrars.append(register_proofs)
