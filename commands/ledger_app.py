@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 
 from ledger.codec import MAPPER_TOPIC, TRANSCODER_TOPIC
+from ledger.crypto.sealing import SEALER_TOPIC
 from ledger.domain import ids
 from ledger.domain.access import AccessList
 from ledger.domain.client import Client
@@ -41,8 +42,10 @@ class BillingLedger(Application[UUID]):
 
 
 def ledger_env(store: FirmStore) -> dict[str, str]:
+    """The application's environment: our store, our codec, and the field sealer
+    (confidential values sealed per client, see ``ledger.crypto``)."""
     return {**store.environment(), "TRANSCODER_TOPIC": TRANSCODER_TOPIC,
-            "MAPPER_TOPIC": MAPPER_TOPIC}
+            "MAPPER_TOPIC": MAPPER_TOPIC, "CIPHER_TOPIC": SEALER_TOPIC}
 
 
 class Context:

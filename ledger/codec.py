@@ -9,6 +9,11 @@
   library-style upcasting of old ``class_version`` payloads it converts the
   plain decoded state into the event class with msgspec, so fields come back
   as ``UUID``, ``date``, ``datetime``, ``int``, tuples of structs…, as declared.
+  When its cipher is ``ledger.crypto.sealing:FieldSealer`` (``CIPHER_TOPIC``)
+  it seals each event's ``confidential`` values per client before encoding
+  and opens them after decoding (``[erased]`` once the client's key is
+  destroyed); amounts, dates and ids stay in clear. Without it, payloads are
+  stored as they are (as in unit tests and the encryption-off benchmark).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any, cast
 import msgspec
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 TRANSCODER_TOPIC = "ledger.codec:MsgspecTranscoder"
 MAPPER_TOPIC = "ledger.codec:TypedMapper"
@@ -71,12 +76,36 @@ def state_bytes(event: object) -> bytes:
 class TypedMapper(Mapper[Any]):
     """The library's mapper, decoding each event's state into its declared types."""
 
+    def _sealing(self) -> Any:
+        """The field sealer's engine when the cipher is one (``ledger.crypto.sealing``)."""
+        return getattr(self.cipher, "engine", None)
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[Any]) -> StoredEvent:
+        engine = self._sealing()
+        if engine is None:
+            return super().to_stored_event(domain_event)
+        topic = get_topic(type(domain_event))
+        state = dict(vars(domain_event))
+        originator_id = state.pop("originator_id")
+        originator_version = state.pop("originator_version")
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        if "confidential" in state:
+            state = engine.seal_state(state, originator_id, originator_version, topic)
+        stored_state = self.transcoder.encode(state)
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        return StoredEvent(originator_id=originator_id, originator_version=originator_version,
+                           topic=topic, state=stored_state)
+
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[Any]:
         cls = resolve_topic(stored_event.topic)
         if not dataclasses.is_dataclass(cls):
             return super().to_domain_event(stored_event)
         state = stored_event.state
-        if self.cipher:
+        engine = self._sealing()
+        if self.cipher and engine is None:
             state = self.cipher.decrypt(state)
         if self.compressor:
             state = self.compressor.decompress(state)
@@ -87,6 +116,9 @@ class TypedMapper(Mapper[Any]):
             while from_version < class_version:
                 getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
                 from_version += 1
+            if engine is not None:
+                engine.open_state(event_state, stored_event.originator_id,
+                                  stored_event.originator_version, stored_event.topic)
             event_state["originator_id"] = stored_event.originator_id
             event_state["originator_version"] = stored_event.originator_version
             return cast(DomainEventProtocol[Any], msgspec.convert(event_state, type=cls))

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Identifier
 
+from ledger.crypto.sealing import sealing_for_store
 from ledger.domain.ids import firm_id
 from ledger.store.firm import FirmStore
 from projections.events import decoders
@@ -102,7 +103,7 @@ def replay(conn: Any, store: FirmStore, models: list[ReadModel], position: int,
         events = _all_events(conn, store, position, topics)
     else:
         events = _client_events(conn, store, client_id, position, topics)
-    decode = decoders(set(topics))
+    decode = decoders(set(topics), sealing_for_store(store).open)
     rows: list[Rows] = [m.new_rows() for m in models]
     folds = [m.fold_for_topic() for m in models]
     for pos, oid, version, topic, state in events:

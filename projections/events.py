@@ -204,8 +204,28 @@ def from_domain_event(cls: type[Fact], event: Any) -> Fact:
     return msgspec.convert(event, cls, from_attributes=True)
 
 
-def decoders(topics: set[str] | tuple[str, ...]) -> dict[str, Decode]:
-    """A decoder per topic: fast msgspec, or the upcasting mapper for versions > 1."""
+Opener = Callable[..., dict[str, str]]
+"""Opens sealed confidential values (``ledger.crypto.sealing.Sealing.open``)."""
+
+
+def _opening(cls: type[Fact], decode: Decode, opener: Opener) -> Decode:
+    if "confidential" not in cls.__struct_fields__:
+        return decode
+
+    def run(oid: UUID, version: int, topic: str, state: bytes) -> Fact:
+        fact: Any = decode(oid, version, topic, state)
+        if fact.confidential:
+            fact = msgspec.structs.replace(fact, confidential=opener(
+                fact.confidential, originator_id=oid, originator_version=version, topic=topic))
+        return fact  # type: ignore[no-any-return]
+
+    return run
+
+
+def decoders(topics: set[str] | tuple[str, ...], opener: Opener | None = None
+             ) -> dict[str, Decode]:
+    """A decoder per topic: fast msgspec, or the upcasting mapper for versions > 1;
+    with ``opener``, sealed confidential values are opened (or read as erased)."""
     from ledger.codec import MsgspecTranscoder
 
     mapper = TypedMapper(transcoder=MsgspecTranscoder())
@@ -215,6 +235,8 @@ def decoders(topics: set[str] | tuple[str, ...]) -> dict[str, Decode]:
             continue
         version = getattr(resolve_topic(topic), "class_version", 1)
         out[topic] = _fast(cls) if version == 1 else _upcasting(cls, mapper)
+        if opener is not None:
+            out[topic] = _opening(cls, out[topic], opener)
     return out
 
 

@@ -25,6 +25,7 @@ from psycopg import Cursor
 from psycopg.sql import SQL, Identifier
 
 from ledger.codec import MAPPER_TOPIC, TRANSCODER_TOPIC
+from ledger.crypto.sealing import SEALER_TOPIC, sealing_for_store
 from ledger.store.firm import FirmStore
 from projections.events import decoders
 from projections.model import ReadModel
@@ -45,7 +46,7 @@ class LedgerReader(Application[UUID]):
 
 def reader_env(store: FirmStore) -> dict[str, str]:
     return {**store.environment(), "TRANSCODER_TOPIC": TRANSCODER_TOPIC,
-            "MAPPER_TOPIC": MAPPER_TOPIC}
+            "MAPPER_TOPIC": MAPPER_TOPIC, "CIPHER_TOPIC": SEALER_TOPIC}
 
 
 class ReadModelRecorder(PostgresTrackingRecorder):
@@ -164,7 +165,7 @@ def _catch_up(store: FirmStore, models: list[ReadModel], views: list[ReadModelRe
               *, page: int, upto: int | None, progress: Progress | None) -> int:
     positions = [v.max_tracking_id(APPLICATION_NAME) or 0 for v in views]
     topics = sorted({t for m in models for t in m.topics})
-    decode = decoders(set(topics))
+    decode = decoders(set(topics), sealing_for_store(store).open)
     folds = [m.fold_for_topic() for m in models]
     # From position 0 the rows in memory are the whole model: no lookups needed.
     loaders: list[Any] = [None if p == 0 else "db" for p in positions]

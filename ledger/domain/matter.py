@@ -68,6 +68,8 @@ class TimeLogged(LedgerEvent):
     activity_code: str | None
     billable: bool
     confidential: dict[str, str]
+    client_id: UUID
+    """Whose data key seals ``confidential`` (the matter's client)."""
 
 
 class TimeEntryCorrected(LedgerEvent):
@@ -84,6 +86,7 @@ class TimeEntryCorrected(LedgerEvent):
     billable: bool
     confidential: dict[str, str]
     reason: str
+    client_id: UUID
 
 
 class EntryVoided(LedgerEvent):
@@ -98,6 +101,7 @@ class ExpenseLogged(LedgerEvent):
     currency: str
     billable: bool
     confidential: dict[str, str]
+    client_id: UUID
 
 
 class RecoveryRecorded(LedgerEvent):
@@ -256,7 +260,7 @@ class Matter(Aggregate):
             timekeeper_id=timekeeper_id, raw_minutes=minutes,
             minutes=round_up_to_increment(minutes, increment), increment_minutes=increment,
             task_code=task_code, activity_code=activity_code, billable=billable,
-            confidential={"narrative": narrative},
+            confidential={"narrative": narrative}, client_id=self.client_id,
         )
         return self.entries[entry_id]
 
@@ -274,7 +278,7 @@ class Matter(Aggregate):
             work_on=work_on, timekeeper_id=timekeeper_id, raw_minutes=minutes,
             minutes=round_up_to_increment(minutes, increment), increment_minutes=increment,
             task_code=task_code, activity_code=activity_code, billable=billable,
-            confidential={"narrative": narrative}, reason=reason,
+            confidential={"narrative": narrative}, reason=reason, client_id=self.client_id,
         )
         return self.entries[entry_id]
 
@@ -303,6 +307,7 @@ class Matter(Aggregate):
             ExpenseLogged, actor=actor, effective_on=spent_on, entry_id=entry_id,
             expense_code=expense_code, amount_minor=amount_minor, currency=currency,
             billable=billable, confidential={"description": description},
+            client_id=self.client_id,
         )
 
     def record_recovery(
