@@ -122,6 +122,15 @@ class OpenMatter(Command):
     opened_on: date
 
 
+class EraseClientData(Command):
+    """Crypto-shred a client: destroy its data keys; the financial record stays."""
+
+    client_id: UUID
+    reason: Reason
+    legal_basis: Reason = Field(description="why the financial record is retained")
+    erased_on: date = Field(default_factory=date.today)
+
+
 class CloseMatter(Command):
     matter_id: UUID
     reason: Reason

@@ -28,6 +28,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from commands import handlers_billing as billing
+from commands import handlers_erasure as erasure
 from commands import handlers_setup as setup
 from commands import models as m
 from commands.auth import Principal, require_grant
@@ -173,6 +174,10 @@ class BillingService(TrustCommands):
 
     def issue_credit_note(self, who: Principal, cmd: m.IssueCreditNote) -> CommandResult:
         return self.execute("issue_credit_note", billing.issue_credit_note, who, cmd)
+
+    def erase_client_data(self, who: Principal, cmd: m.EraseClientData) -> CommandResult:
+        """Record ``ClientDataErased``, then destroy the client's data keys."""
+        return erasure.erase_client_data(self, who, cmd)
 
     # -- queries (simple, by scanning; the read side will keep proper models) ---------
 

@@ -226,6 +226,9 @@ def extension_registrars() -> list[Callable[[Any], None]]:
     from ledger.proof.cli import register as register_proofs
 
     registrars.append(register_proofs)
+    from ledger.crypto.cli import register as register_crypto
+
+    registrars.append(register_crypto)
     try:
         from ledger.api.cli import register as register_api
     except ImportError:

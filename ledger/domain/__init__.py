@@ -7,7 +7,7 @@ eventsourcing application, call their methods, and save them together.
 from __future__ import annotations
 
 from ledger.domain.access import AccessGranted, AccessList, AccessListOpened, AccessRevoked
-from ledger.domain.client import Client, ClientOnboarded
+from ledger.domain.client import Client, ClientDataErased, ClientOnboarded
 from ledger.domain.command_record import CommandAccepted, CommandRecord
 from ledger.domain.firm import (
     Firm,
@@ -48,7 +48,7 @@ from ledger.domain.payment import Payment, PaymentAllocated, PaymentReceived
 EVENT_CATALOG: tuple[type, ...] = (
     FirmSetUp, TimekeeperRegistered, InvoiceSeriesStarted, InvoiceNumberAssigned,
     TimesheetDayOpened, TimeBooked, TimeReleased,
-    ClientOnboarded,
+    ClientOnboarded, ClientDataErased,
     MatterOpened, MatterClosed, RateSet, TimeLogged, TimeEntryCorrected, EntryVoided,
     ExpenseLogged, RecoveryRecorded, EntriesBilled,
     InvoiceDrafted, WrittenDown, InvoiceIssued, InvoiceVoided, PaymentApplied, WrittenOff,
