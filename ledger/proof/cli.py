@@ -4,6 +4,7 @@
 ``ledger checkpoint cosign FILE --key KEY.pem [--out]``  add an auditor's signature
 ``ledger checkpoint keygen --out KEY.pem``               a new Ed25519 key (auditors)
 ``ledger prove --positions 3,7,9 --checkpoint FILE``     inclusion bundle
+``ledger prove --client C --checkpoint FILE``            … of one client's events
 ``ledger prove-consistency OLD.json NEW.json``           consistency proof
 ``ledger verify-bundle FILE [--public-key HEX]``         offline check, no database
 
@@ -17,6 +18,7 @@ import argparse
 import json
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from ledger.cli import emit, open_store
 from ledger.errors import LedgerError
@@ -38,6 +40,7 @@ from ledger.proof.keys import (
     parse_public_key_hex,
     public_key_bytes,
 )
+from ledger.proof.selection import client_positions
 from ledger.settings import Settings
 
 
@@ -99,9 +102,14 @@ def _pinned(args: argparse.Namespace, settings: Settings) -> bytes | None:
 
 
 def cmd_prove(args: argparse.Namespace, settings: Settings) -> int:
-    positions = parse_positions(args.positions)
     store = open_store(args, settings)
     checkpoint = read_document(Path(args.checkpoint))
+    if args.client:
+        positions = client_positions(store, parse_client(args.client), checkpoint["position"])
+        if not positions:
+            raise LedgerError("the client has no events up to the checkpoint", field="client")
+    else:
+        positions = parse_positions(args.positions)
     bundle = prove_inclusion(store, checkpoint, positions, pinned_key=_pinned(args, settings))
     out = Path(args.out or f"bundle-{checkpoint['position']}-{positions[0]}-{len(positions)}.json")
     write_document(out, bundle)
@@ -112,6 +120,13 @@ def cmd_prove(args: argparse.Namespace, settings: Settings) -> int:
           f"{checkpoint['position']} written to {out} (audit paths of {max(sizes)} "
           "hashes at most)"])
     return 0
+
+
+def parse_client(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise LedgerError("--client is a client id (a UUID)", field="client") from None
 
 
 def cmd_prove_consistency(args: argparse.Namespace, settings: Settings) -> int:
@@ -169,8 +184,11 @@ def register(subparsers: Any) -> None:
 
     pv = subparsers.add_parser("prove", help="inclusion proofs of chosen events against a "
                                "checkpoint, disclosing no other event")
-    pv.add_argument("--positions", required=True, metavar="3,7,9",
-                    help="positions to prove (ranges like 3-9 allowed)")
+    chosen = pv.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--positions", metavar="3,7,9",
+                        help="positions to prove (ranges like 3-9 allowed)")
+    chosen.add_argument("--client", metavar="CLIENT", help="every event of this client "
+                        "(its own, its matters', invoices' and payments')")
     pv.add_argument("--checkpoint", required=True, metavar="FILE")
     pv.add_argument("--out", metavar="BUNDLE.json")
     pv.add_argument("--public-key", metavar="HEX", help=pin_help)
