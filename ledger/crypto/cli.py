@@ -6,6 +6,7 @@
 ``ledger keys history [--json]``                            creations, rotations,
                                                             re-wraps, erasures
 
+``keys`` is shared with the API's bearer keys (``keys create|revoke|list``).
 The erasure report is ``ledger keys history`` (``destroyed`` lines carry the
 legal basis; the ``ClientDataErased`` event in the chain carries the reason).
 Like ``ledger.cli`` this is the outer shell: it may reach the write side
@@ -127,11 +128,13 @@ def register(subparsers: Any) -> None:
     rotate.set_defaults(handler=cmd_rotate_key)
 
     keys = _actions(subparsers, "keys", "data keys and the key-encryption key")
-    kek = keys.add_parser("rotate-kek", help="re-wrap every data key under a new KEK")
+    kek = keys.add_parser("rotate-kek", help="re-wrap every client data key under a new "
+                          "key-encryption key (no event changes)")
     kek.add_argument("--new-kek-file", required=True, metavar="FILE",
                      help="base64 of the new 32-byte key (see ledger.crypto.kek)")
     kek.add_argument("--json", action="store_true", help="print JSON")
     kek.set_defaults(handler=cmd_rotate_kek)
-    history = keys.add_parser("history", help="key creations, rotations and erasures")
+    history = keys.add_parser("history", help="client data keys: creations, rotations, "
+                              "KEK re-wraps, erasures")
     history.add_argument("--json", action="store_true", help="print JSON")
     history.set_defaults(handler=cmd_history)
