@@ -31,7 +31,8 @@ CONSUMER = textwrap.dedent("""
                      (event.position, event.hash))
 
     with TrackedConsumer(store, "killable") as consumer:
-        consumer.run(apply, timeout=float(sys.argv[3]))
+        until = int(sys.argv[4]) if len(sys.argv) > 4 else None
+        consumer.run(apply, timeout=float(sys.argv[3]), until=until)
 """)
 
 
@@ -58,7 +59,7 @@ def test_killed_consumer_applies_every_event_exactly_once_in_order(
         proc.wait(timeout=10)
     recorder.client()
     head = firm_store.head().position
-    proc = subprocess.Popen([*args, "4"])
+    proc = subprocess.Popen([*args, "45", str(head)])
     assert proc.wait(timeout=60) == 0
     with firm_store.location.connect() as conn:
         log = conn.execute(f'SELECT notification_id, encode(hash, \'hex\') FROM '

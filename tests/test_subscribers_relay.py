@@ -86,6 +86,20 @@ def test_relay_publishes_every_event_once_in_order_and_resumes(
         assert not any(s.encode() in text for s in secrets)
 
 
+def stream_count(url: str, names: StreamNames) -> int:
+    async def count() -> int:
+        nc = await nats.connect(url)
+        try:
+            info = await nc.jetstream().stream_info(names.stream)
+            return int(info.state.messages)
+        except nats.js.errors.NotFoundError:
+            return 0
+        finally:
+            await nc.close()
+
+    return asyncio.run(count())
+
+
 RELAY = textwrap.dedent("""
     import sys
     from ledger.database import DatabaseLocation
@@ -94,7 +108,9 @@ RELAY = textwrap.dedent("""
 
     store = FirmStore(DatabaseLocation(sys.argv[1], False), sys.argv[2], pool_size=2)
     names = StreamNames(sys.argv[4], sys.argv[5])
-    run_relay(store, sys.argv[3], names=names, batch=200, timeout=float(sys.argv[6]))
+    until = int(sys.argv[7]) if len(sys.argv) > 7 else None
+    run_relay(store, sys.argv[3], names=names, batch=200, timeout=float(sys.argv[6]),
+              until=until)
 """)
 
 
@@ -107,15 +123,19 @@ def test_relay_killed_mid_batch_leaves_every_event_exactly_once(
     counts = []
     for _ in range(5):
         recorder.many(rng.randint(1500, 3000))
+        before = stream_count(nats_url, names)
         proc = subprocess.Popen([*args, "30"])
-        time.sleep(rng.uniform(0.8, 1.6))
+        deadline = time.monotonic() + 20  # wait until it publishes, then kill it soon after
+        while stream_count(nats_url, names) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.2))
         proc.kill()
         proc.wait(timeout=10)
         try:
             counts.append(len(stream_contents(nats_url, names)))
         except nats.js.errors.NotFoundError:
             counts.append(0)
-    proc = subprocess.Popen([*args, "5"])
+    proc = subprocess.Popen([*args, "45", str(firm_store.head().position)])
     assert proc.wait(timeout=60) == 0
     got = stream_contents(nats_url, names)
     head = firm_store.head()

@@ -165,14 +165,20 @@ def test_scope_types_disable_and_replay(
 
 
 WORKER = textwrap.dedent("""
-    import sys
+    import sys, time
     from ledger.database import DatabaseLocation
     from ledger.store.firm import FirmStore
     from ledger.subscribers.delivery import DeliveryWorker
 
     store = FirmStore(DatabaseLocation(sys.argv[1], False), sys.argv[2], pool_size=2)
+    until = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    deadline = time.monotonic() + float(sys.argv[3])
     with DeliveryWorker(store, backoff_base=0.05, poll=0.05, threads=2) as worker:
-        worker.run(timeout=float(sys.argv[3]))
+        while time.monotonic() < deadline:
+            worker.run(timeout=0.5)
+            ends = [e.position for e in worker.webhooks.endpoints()]
+            if until is not None and ends and min(ends) >= until:
+                break
 """)
 
 
@@ -191,7 +197,7 @@ def test_killed_worker_restarts_at_least_once_and_in_order(
             time.sleep(rng.uniform(0.4, 1.2))
             proc.kill()
             proc.wait(timeout=10)
-        proc = subprocess.Popen([*args, "6"])
+        proc = subprocess.Popen([*args, "45", str(firm_store.head().position)])
         assert proc.wait(timeout=60) == 0
         got = positions_of(slowish)
         assert got == sorted(got), "never out of order"
