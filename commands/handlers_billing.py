@@ -18,6 +18,8 @@ from commands import models as m
 from commands.auth import Principal, require_grant
 from commands.decision import Decision
 from commands.ledger_app import Context
+from ledger.domain.client import Client
+from ledger.domain.errors import InvalidPeriodError
 from ledger.domain.invoice import Invoice, draft_lines
 from ledger.domain.payment import Payment
 
@@ -51,6 +53,15 @@ def write_down(ctx: Context, who: Principal, cmd: m.WriteDown) -> Decision:
                                 "total_minor": invoice.lines_total_minor})
 
 
+def _due_on(client: Client, issued_on: date) -> date:
+    """The due date, or a refusal when it would not be a representable date."""
+    try:
+        return client.due_date(issued_on)
+    except OverflowError:
+        raise InvalidPeriodError("the due date would fall after 9999-12-31",
+                                 field="issued_on") from None
+
+
 def issue_invoice(ctx: Context, who: Principal, cmd: m.IssueInvoice) -> Decision:
     invoice = _invoice_for(ctx, who, cmd.invoice_id, "bill")
     assert invoice.client_id is not None and invoice.matter_id is not None
@@ -59,7 +70,7 @@ def issue_invoice(ctx: Context, who: Principal, cmd: m.IssueInvoice) -> Decision
     series = ctx.series()
     number = series.format(series.next_sequence)
     invoice.issue(actor=who.id, effective_on=cmd.issued_on, number=number,
-                  due_on=client.due_date(cmd.issued_on))
+                  due_on=_due_on(client, cmd.issued_on))
     matter.mark_billed(actor=who.id, effective_on=cmd.issued_on, invoice_id=invoice.id,
                        lines=invoice.lines)
     series.assign(actor=who.id, effective_on=cmd.issued_on, invoice_id=invoice.id)
