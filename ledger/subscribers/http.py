@@ -69,6 +69,9 @@ def _disclosed(events: list[FeedEvent]) -> list[dict[str, Any]]:
     return [{"client_id": c, "matter_id": m} for c, m in sorted(seen, key=str)]
 
 
+MAX_POSITION = 2**63 - 1  # positions are PostgreSQL bigints
+
+
 class NewWebhook(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -77,7 +80,7 @@ class NewWebhook(BaseModel):
     scope: list[str] = Field(min_length=1, max_length=1000,
                              description="firm, firm-redacted, client:<id>, matter:<id>, "
                              "redacted")
-    after: int | None = Field(default=None, ge=0,
+    after: int | None = Field(default=None, ge=0, le=MAX_POSITION,
                               description="deliver events after this position "
                               "(default: the head, i.e. only new events)")
 
@@ -85,7 +88,7 @@ class NewWebhook(BaseModel):
 class Replay(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    from_position: int = Field(ge=1)
+    from_position: int = Field(ge=1, le=MAX_POSITION)
 
 
 def router() -> APIRouter:
@@ -99,7 +102,7 @@ def router() -> APIRouter:
 
     @r.get("/v1/events", summary="Events after a position, in order, with their chain hashes")
     def pull(request: Request, gate: Reader,  # noqa: PLR0917 - query parameters
-             after: Annotated[int, Query(ge=0)] = 0,
+             after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
              limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
              type: Annotated[list[str] | None, Query()] = None,
              client_id: UUID | None = None, raw: bool = False,
@@ -117,7 +120,7 @@ def router() -> APIRouter:
     @r.get("/v1/events/stream", summary="Server-sent events: catch up, then live",
            response_class=StreamingResponse)
     async def stream(request: Request, gate: Reader,  # noqa: PLR0917 - query parameters
-                     after: Annotated[int, Query(ge=0)] = 0,
+                     after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
                      type: Annotated[list[str] | None, Query()] = None,
                      raw: bool = False, redacted: bool = False,
                      max_events: Annotated[int | None, Query(ge=1)] = None,
