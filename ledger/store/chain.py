@@ -1,4 +1,4 @@
-"""The hash chain's byte layout (writer side).
+"""The hash chain's byte layout, and its Python reference implementation.
 
 Every stored event row carries ``prev_hash`` and ``hash``. An auditor can
 recompute ``hash`` from the row alone, without any decryption key, because it
@@ -26,8 +26,11 @@ covers the payload bytes *as stored*::
 holds the table's EXCLUSIVE lock, raised if need be to the previous row's value,
 so it never decreases along the sequence. All rows of one transaction share it.
 
-The same layout is written a second time in PL/pgSQL (``schema.py``, for rows
-inserted by raw SQL) and a third time, independently, in ``ledger.verify``.
+The database writes the chain with this layout in PL/pgSQL (``schema.py``: the
+append function every transaction calls, and the trigger that chains rows
+inserted by raw SQL). ``ChainHasher`` here is the Python reference that tests
+and subscribers' chain checks compare against; ``ledger.verify`` and
+``ledger.proof.standalone`` re-implement it independently on purpose.
 """
 
 from __future__ import annotations
