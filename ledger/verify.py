@@ -20,6 +20,7 @@ import hashlib
 import struct
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
@@ -30,11 +31,17 @@ from psycopg.pq import Format
 from psycopg.sql import SQL, Identifier
 
 from ledger.database import DatabaseLocation
+from ledger.verify_scan import (
+    PG_EPOCH_MICROS,
+    MalformedRowError,
+    ScanEnd,
+    copy_rows,
+    scan,
+    split_row,
+)
 
 TAG = b"legal-ledger/event/v1"
 GENESIS = b"legal-ledger/genesis/v1"
-PG_EPOCH_MICROS = 946_684_800_000_000  # 2000-01-01 - 1970-01-01 in microseconds
-FETCH_ROWS = 20_000
 
 Progress = Callable[[int], None]
 
@@ -116,19 +123,6 @@ class _Row:
         state = hash_input[state_at:state_at + state_len]
         (at,) = struct.unpack_from(">q", hash_input, state_at + state_len)
         return cls(position, oid, version, topic, state, at, prev, digest)
-
-
-_INT64 = struct.Struct(">q")
-_HEAD = b"\x00\x08\x00\x00\x00\x08"  # 8 fields, then an 8-byte position
-_L8, _L16, _L32 = (struct.pack(">i", n) for n in (8, 16, 32))
-
-_Fast = tuple[int, bytes, bytes, int, bytes]
-
-
-class _MalformedRowError(Exception):
-    def __init__(self, position: int) -> None:
-        super().__init__(position)
-        self.position = position
 
 
 class _Hasher:
@@ -223,62 +217,12 @@ class _Walker:
             cur.adapters.register_loader("uuid", _RawBytesLoader)
             return list(cur.execute(statement, params).fetchall())
 
-    def rows(self) -> Iterator[_Fast]:
-        """Rows via binary COPY, parsed by hand: the fastest way out of PostgreSQL.
-
-        Columns are selected in hash-layout order; in the binary COPY format the
-        topic and payload are each preceded by a big-endian int32 length, which
-        is exactly ``lp()`` of the layout, so that stretch is hashed as it comes.
-        """
-        query = SQL(
-            "COPY (SELECT notification_id, prev_hash, originator_id, originator_version,"
-            " topic, state, recorded_at, hash FROM {s}.{t} ORDER BY notification_id)"
-            " TO STDOUT (FORMAT BINARY)"
-        ).format(s=self.s, t=self.t)
-        if self.conn.info.encoding != "utf-8":
-            self.conn.execute("SET client_encoding TO 'UTF8'")
-        pending, started = b"", False
-        with self.conn.cursor() as cur, cur.copy(query) as copy:
-            for chunk in copy:
-                data = pending + bytes(chunk)
-                o, n = 0, len(data)
-                if not started:
-                    if n < 19:
-                        pending = data
-                        continue
-                    o, started = 19 + int.from_bytes(data[15:19], "big"), True
-                while n - o >= 2:
-                    if data[o:o + 2] == b"\xff\xff":  # trailer: let COPY end by itself
-                        o = n
-                        break
-                    if n - o < 90:
-                        break
-                    if not (data[o:o + 6] == _HEAD and data[o + 14:o + 18] == _L32
-                            and data[o + 50:o + 54] == _L16 and data[o + 70:o + 74] == _L8):
-                        raise _MalformedRowError(int.from_bytes(data[o + 6:o + 14], "big"))
-                    q = o + 86 + int.from_bytes(data[o + 82:o + 86], "big")
-                    if n < q + 4:
-                        break
-                    r = q + 4 + int.from_bytes(data[q:q + 4], "big")
-                    end = r + 48
-                    if n < end:
-                        break
-                    if data[r:r + 4] != _L8 or data[r + 12:r + 16] != _L32:
-                        raise _MalformedRowError(int.from_bytes(data[o + 6:o + 14], "big"))
-                    at = int.from_bytes(data[r + 4:r + 12], "big", signed=True) + PG_EPOCH_MICROS
-                    yield (int.from_bytes(data[o + 6:o + 14], "big"),
-                           b"".join((data[o + 6:o + 14], data[o + 18:o + 50], data[o + 54:o + 70],
-                                     data[o + 74:o + 82], data[o + 82:r], _INT64.pack(at))),
-                           data[o + 18:o + 50], at, data[r + 16:end])
-                    o = end
-                pending = data[o:]
-
     def walk(self, hasher: _Hasher, report: VerificationReport,
              progress: Progress | None) -> None:
         self.hasher, self.report = hasher, report
         try:
             finding = self._walk(progress)
-        except _MalformedRowError as exc:
+        except MalformedRowError as exc:
             report.damage = Damage(exc.position, "malformed_row",
                                    "a column has the wrong size (constraints were removed)")
             return
@@ -288,44 +232,40 @@ class _Walker:
     def _walk(self, progress: Progress | None) -> Callable[[], Damage] | None:
         """The fast pass; returns how to classify the first damage, if any."""
         report, hasher = self.report, self.hasher
-        base = hasher.base
-        expected, prev_hash, prev_time = 1, hasher.genesis, -(2**63)
-        pending: _Row | None = None  # a row whose hash failed, awaiting its successor
-        before_prev: bytes | None = None
-        finding: Callable[[], Damage] | None = None
-        rows = self.rows()
-        for position, hash_input, row_prev, at, digest in rows:
-            if pending is not None:
-                finding = partial(self._classify_content, pending,
-                                  _Row.parse(hash_input, digest))
-                break
-            if position != expected:
-                finding = partial(self._position_damage, _Row.parse(hash_input, digest),
-                                  expected, prev_hash)
-                break
-            if row_prev != prev_hash:
-                finding = partial(self._link_damage, _Row.parse(hash_input, digest),
-                                  prev_hash, before_prev)
-                break
-            h = base.copy()
-            h.update(hash_input)
-            if h.digest() != digest or at < prev_time:
-                pending = _Row.parse(hash_input, digest)
-                continue
-            before_prev, prev_hash, prev_time = prev_hash, digest, at
-            expected += 1
-            if progress is not None and expected % FETCH_ROWS == 0:
-                progress(expected - 1)
-        for _ in rows:  # drain the COPY so the connection can answer look-ups
-            pass
-        report.checked = report.head_position = expected - 1
-        if finding is None and pending is not None:
-            finding = partial(self._classify_content, pending, None)
+        query = SQL(
+            "COPY (SELECT notification_id, prev_hash, originator_id, originator_version,"
+            " topic, state, recorded_at, hash FROM {s}.{t} ORDER BY notification_id)"
+            " TO STDOUT (FORMAT BINARY)"
+        ).format(s=self.s, t=self.t)
+        if self.conn.info.encoding != "utf-8":
+            self.conn.execute("SET client_encoding TO 'UTF8'")
+        with closing(copy_rows(self.conn, query)) as rows:
+            end = scan(rows, hasher.base, hasher.genesis, progress)
+            finding = None if end.stopped_at is None else self._first_damage(end, rows)
+            for _ in rows:  # drain the COPY so the connection can answer look-ups
+                pass
+        report.checked = report.head_position = end.checked
         if finding is None:
-            report.head_hash = prev_hash.hex() if report.checked else None
+            report.head_hash = end.head.hex() if report.checked else None
             if progress is not None:
                 progress(report.checked)
         return finding
+
+    def _first_damage(self, end: ScanEnd, rows: Iterator[memoryview]) -> Callable[[], Damage]:
+        """Which check the row where the scan stopped failed, in the order they matter."""
+        assert end.stopped_at is not None
+        position, hash_input, row_prev, digest = split_row(end.stopped_at)
+        row, expected = _Row.parse(hash_input, digest), end.checked + 1
+        if position != expected:
+            return partial(self._position_damage, row, expected, end.head)
+        if row_prev != end.head:
+            return partial(self._link_damage, row, end.head, end.before_head)
+        # the hash does not match or time runs backwards: the successor tells which
+        successor = next(rows, None)
+        if successor is None:
+            return partial(self._classify_content, row, None)
+        _, successor_input, _, successor_hash = split_row(successor)
+        return partial(self._classify_content, row, _Row.parse(successor_input, successor_hash))
 
     def _find_position_of_hash(self, digest: bytes) -> int | None:
         rows = self.query(
