@@ -32,7 +32,7 @@ from typing import Any
 import psycopg
 from psycopg.errors import error_from_result
 from psycopg.pq import ExecStatus
-from psycopg.sql import Composed
+from psycopg.sql import SQL, Composed
 
 PG_EPOCH_MICROS = 946_684_800_000_000  # 2000-01-01 - 1970-01-01 in microseconds
 FETCH_ROWS = 20_000
@@ -55,7 +55,7 @@ class MalformedRowError(Exception):
 
 
 def copy_rows(conn: psycopg.Connection[Any],
-              query: Composed) -> Generator[memoryview, None, None]:
+              query: SQL | Composed) -> Generator[memoryview, None, None]:
     """Each row of a binary COPY, straight from libpq's buffer while it has one.
 
     Only when nothing is buffered does psycopg's ``read()`` wait for the socket;
