@@ -166,3 +166,23 @@ def test_genesis_hash_is_bound_to_ledger_id(chain: FirmStore) -> None:
         first = conn.execute(f'SELECT prev_hash FROM "{chain.schema}".events'
                              ' WHERE notification_id = 1').fetchone()
     assert first is not None and bytes(first[0]) == genesis_hash(ledger_id)
+
+
+def test_column_of_the_wrong_size(chain: FirmStore) -> None:
+    superuser_sql(chain, "ALTER TABLE EV DROP CONSTRAINT events_prev_hash_check")
+    superuser_sql(chain, "UPDATE EV SET prev_hash = substr(prev_hash, 1, 31)"
+                  " WHERE notification_id = 5")
+    assert damage_of(chain) == (5, "malformed_row")
+
+
+def test_null_payload_is_malformed_not_the_end_of_the_chain(chain: FirmStore) -> None:
+    superuser_sql(chain, "ALTER TABLE EV ALTER COLUMN state DROP NOT NULL")
+    superuser_sql(chain, "UPDATE EV SET state = NULL WHERE notification_id = 6")
+    assert damage_of(chain) == (6, "malformed_row")
+
+
+@pytest.mark.parametrize(("position", "kind"), [(7, "recorded_at_changed"), (N, "hash_mismatch")])
+def test_recorded_at_set_to_infinity(chain: FirmStore, position: int, kind: str) -> None:
+    superuser_sql(chain, "UPDATE EV SET recorded_at = 'infinity' WHERE notification_id = %s",
+                  (position,))
+    assert damage_of(chain) == (position, kind)
