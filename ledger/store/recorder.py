@@ -2,24 +2,35 @@
 
 The library's application recorder serialises writers with
 ``LOCK TABLE … IN EXCLUSIVE MODE`` inside the inserting transaction. We keep
-that design but move the lock, the head read, the hashing and the insert into
-one database function (``<table>_append``, see ``schema.py``) called in the
-library's pipelined transaction: the lock is never held across a round trip to
-the client. Positions are gapless and in commit order (a rolled-back
-transaction consumes none), and two writers can never fork the chain.
+that design but move the lock, the notification, the head read, the hashing
+and the insert into one database function (``<table>_append``, see
+``schema.py``). The application recorder calls it as a single autocommit
+statement, as the library does with its own insert function, so the lock is
+held for that statement and its commit only, never across a round trip to the
+client; the process recorder calls it inside the library's pipelined
+transaction, with the tracking row. Positions are gapless and in commit order
+(a rolled-back transaction consumes none), and two writers can never fork the
+chain.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
     PostgresProcessRecorder,
 )
+from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
@@ -66,10 +77,8 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_statements = statements
         self.chain_statements: list[Composed] = [
             *ddl.chain_meta_statements(schema),
-            ddl.append_function_statement(schema, table),
             *ddl.events_index_statements(schema, table),
             *ddl.append_only_statements(schema, table),
-            *ddl.raw_insert_chaining_statements(schema, table),
             ddl.register_chain_statement(schema, table),
         ]
 
@@ -88,9 +97,24 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
         if not self._is_installed(curs):
             for statement in self.chain_statements:
                 curs.execute(statement, prepare=False)
+            for statement in ddl.chain_function_statements(
+                self.datastore.schema, self.events_table_name, self._ledger_id(curs)
+            ):
+                curs.execute(statement, prepare=False)
+
+    def _ledger_id(self, curs: Cursor[DictRow]) -> UUID:
+        curs.execute(
+            SQL("SELECT ledger_id FROM {s}.chain_meta WHERE table_name = %s").format(
+                s=Identifier(self.datastore.schema)),
+            (self.events_table_name,),
+        )
+        row = curs.fetchone()
+        assert row is not None, "the chain is registered before its functions are made"
+        ledger_id: UUID = row["ledger_id"]
+        return ledger_id
 
     def _is_installed(self, curs: Cursor[DictRow]) -> bool:
-        # The register statement runs last, so a row in chain_meta means all is there.
+        # The append function is created last, so its existence means all is there.
         curs.execute(
             "SELECT to_regclass(%s) IS NOT NULL AND EXISTS (SELECT FROM pg_proc"
             " WHERE proname = %s AND pronamespace = to_regnamespace(%s)) AS installed",
@@ -100,13 +124,25 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
         row = curs.fetchone()
         return bool(row and row["installed"])
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """One statement, one round trip, one transaction (the connection autocommits)."""
+        if not stored_events:
+            return None
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            assert conn.autocommit, "the append statement must be its own transaction"
+            self._insert_stored_events(curs, stored_events)
+            return self._fetch_ids_after_insert_events(curs, stored_events)
+
     def _insert_stored_events(
         self,
         curs: Cursor[DictRow],
         stored_events: Sequence[StoredEvent],
         **kwargs: Any,
     ) -> None:
-        self._notify_channel(curs)
+        # The append function takes the lock and notifies the channel itself.
         curs.execute(
             self.append_statement,
             (
@@ -131,3 +167,7 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
 
 class ChainedProcessRecorder(ChainedApplicationRecorder, PostgresProcessRecorder):
     """Process recorder (events plus tracking in one transaction) on the chain."""
+
+    # The tracking row must commit with the events: the library's pipelined
+    # transaction, in which ``_insert_stored_events`` calls the append function.
+    insert_events = PostgresApplicationRecorder.insert_events

@@ -16,10 +16,12 @@ Why the database guards itself, not only the code:
 from __future__ import annotations
 
 import re
+from uuid import UUID
 
 from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.errors import InvalidFirmNameError
+from ledger.store.chain import EVENT_TAG, genesis_hash, length_prefixed
 
 FIRM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 APPEND_ONLY_SQLSTATE = "LA001"
@@ -107,42 +109,70 @@ def register_chain_statement(schema: str, table: str) -> Composed:
     ).format(s=Identifier(schema), name=Literal(table))
 
 
-def raw_insert_chaining_statements(schema: str, table: str) -> list[Composed]:
+def chain_function_statements(schema: str, table: str, ledger_id: UUID) -> list[Composed]:
+    """The functions that write the chain, specialised to this table's ledger id.
+
+    The ledger id never changes once registered, so the hash prefix
+    ``lp(tag) ‖ ledger_id`` and the genesis hash are written into the functions
+    as constants: no lookup of ``chain_meta`` inside the serialised section.
+    Created last: the append function's existence marks a complete install.
+    """
+    return [
+        *raw_insert_chaining_statements(schema, table, ledger_id),
+        append_function_statement(schema, table, ledger_id),
+    ]
+
+
+def bytea_literal(value: bytes) -> str:
+    """A bytea constant in hex form (only hex digits: nothing to escape)."""
+    return f"'\\x{value.hex()}'::bytea"
+
+
+def link_hash_expression(ledger_id: UUID, *, pos: str, prev: str, oid: str, ver: str,
+                         topic: str, state: str, ts: str) -> SQL:
+    """One row's hash (the layout of ``ledger.store.chain``) as a SQL expression over
+    the given PL/pgSQL names; the single source of both writers' hashing.
+
+    It is inlined rather than made a SQL function because a function call per row
+    costs more inside the serialised section than the hashing itself.
+    """
+    prefix = bytea_literal(length_prefixed(EVENT_TAG) + ledger_id.bytes)
+    return SQL(
+        f"sha256({prefix} || int8send({pos}) || {prev} || uuid_send({oid})"
+        f" || int8send({ver}) || int4send(octet_length(convert_to({topic}, 'UTF8')))"
+        f" || convert_to({topic}, 'UTF8') || int4send(octet_length({state})) || {state}"
+        f" || int8send((extract(epoch FROM {ts}) * 1000000)::bigint))"
+    )
+
+
+def raw_insert_chaining_statements(schema: str, table: str, ledger_id: UUID) -> list[Composed]:
     """Chain, in the database, any row inserted without a hash (see ledger.store.chain)."""
     s, t = Identifier(schema), Identifier(table)
     function = Identifier(f"{table}_chain_raw_row")
     body = SQL(
         "CREATE OR REPLACE FUNCTION {s}.{function}() RETURNS trigger "
         "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $fn$ "
-        "DECLARE prev record; lid uuid; "
-        "  tag bytea := convert_to('legal-ledger/event/v1', 'UTF8'); "
-        "  gtag bytea := convert_to('legal-ledger/genesis/v1', 'UTF8'); "
-        "  topic_bytes bytea; "
+        "DECLARE prev record; "
         "BEGIN "
         "  LOCK TABLE {s}.{t} IN EXCLUSIVE MODE; "
-        "  SELECT ledger_id INTO STRICT lid FROM {s}.chain_meta WHERE table_name = {name}; "
         "  SELECT notification_id, hash, recorded_at INTO prev FROM {s}.{t} "
         "    ORDER BY notification_id DESC LIMIT 1; "
         "  IF prev.notification_id IS NULL THEN "
-        "    NEW.notification_id := 1; "
-        "    NEW.prev_hash := sha256(int4send(octet_length(gtag)) || gtag || uuid_send(lid)); "
+        "    NEW.notification_id := 1; NEW.prev_hash := {genesis}; "
         "    NEW.recorded_at := clock_timestamp(); "
         "  ELSE "
-        "    NEW.notification_id := prev.notification_id + 1; "
-        "    NEW.prev_hash := prev.hash; "
+        "    NEW.notification_id := prev.notification_id + 1; NEW.prev_hash := prev.hash; "
         "    NEW.recorded_at := greatest(clock_timestamp(), prev.recorded_at); "
         "  END IF; "
-        "  topic_bytes := convert_to(NEW.topic, 'UTF8'); "
-        "  NEW.hash := sha256(int4send(octet_length(tag)) || tag || uuid_send(lid) "
-        "    || int8send(NEW.notification_id) || NEW.prev_hash "
-        "    || uuid_send(NEW.originator_id) || int8send(NEW.originator_version) "
-        "    || int4send(octet_length(topic_bytes)) || topic_bytes "
-        "    || int4send(octet_length(NEW.state)) || NEW.state "
-        "    || int8send((extract(epoch FROM NEW.recorded_at) * 1000000)::bigint)); "
+        "  NEW.hash := {hash}; "
         "  PERFORM pg_notify({channel}, ''); "
         "  RETURN NEW; "
         "END $fn$"
-    ).format(s=s, t=t, function=function, name=Literal(table),
+    ).format(s=s, t=t, function=function, genesis=SQL(bytea_literal(genesis_hash(ledger_id))),
+             hash=link_hash_expression(
+                 ledger_id, pos="NEW.notification_id", prev="NEW.prev_hash",
+                 oid="NEW.originator_id", ver="NEW.originator_version", topic="NEW.topic",
+                 state="NEW.state", ts="NEW.recorded_at"),
              channel=Literal(table.replace(".", "_")))
     trigger = SQL(
         "CREATE OR REPLACE TRIGGER {trigger} BEFORE INSERT ON {s}.{t} "
@@ -155,15 +185,17 @@ def append_function_name(table: str) -> str:
     return f"{table}_append"
 
 
-def append_function_statement(schema: str, table: str) -> Composed:
+def append_function_statement(schema: str, table: str, ledger_id: UUID) -> Composed:
     """Append a batch of events as one link of the chain, inside the database.
 
-    One call per transaction: it takes the EXCLUSIVE lock, reads the head once,
-    stamps the batch with one ``recorded_at`` (the database's clock, never less
-    than the head's), hashes each row with the layout of ``ledger.store.chain``
-    and inserts the rows. Doing it server-side keeps the lock for one statement,
-    never across a round trip to the client. SECURITY DEFINER because taking an
-    EXCLUSIVE lock needs more than the app role's INSERT right.
+    One call is one whole transaction when the caller runs it alone in
+    autocommit mode: it takes the EXCLUSIVE lock, notifies listeners, reads the
+    head once, stamps the batch with one ``recorded_at`` (the database's clock,
+    never less than the head's), hashes each row and inserts the rows. The lock
+    is then held for this statement and the commit only, never across a round
+    trip to the client. A single event, the commonest case, takes a path with
+    no arrays. SECURITY DEFINER because taking an EXCLUSIVE lock needs more
+    than the app role's INSERT right.
     """
     s, t = Identifier(schema), Identifier(table)
     return SQL(
@@ -171,33 +203,34 @@ def append_function_statement(schema: str, table: str) -> Composed:
         " p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[])"
         " RETURNS SETOF bigint LANGUAGE plpgsql SECURITY DEFINER"
         " SET search_path = pg_catalog AS $fn$ "
-        "DECLARE head record; lid uuid; prefix bytea; prev bytea; pos bigint;"
-        "  ts timestamptz; ts_bytes bytea; tb bytea; r record;"
-        "  positions bigint[] := '{{}}'; prevs bytea[] := '{{}}'; hashes bytea[] := '{{}}';"
-        "  tag bytea := convert_to('legal-ledger/event/v1', 'UTF8');"
-        "  gtag bytea := convert_to('legal-ledger/genesis/v1', 'UTF8'); "
+        "DECLARE head record; prev bytea; pos bigint; ts timestamptz;"
+        "  n integer := cardinality(p_ids); positions bigint[]; prevs bytea[]; hashes bytea[]; "
         "BEGIN "
         "  LOCK TABLE {s}.{t} IN EXCLUSIVE MODE; "
-        "  SELECT ledger_id INTO STRICT lid FROM {s}.chain_meta WHERE table_name = {name}; "
+        "  NOTIFY {channel}; "
         "  SELECT notification_id, hash, recorded_at INTO head FROM {s}.{t} "
         "    ORDER BY notification_id DESC LIMIT 1; "
         "  ts := clock_timestamp(); "
         "  IF head.notification_id IS NULL THEN "
-        "    pos := 0; prev := sha256(int4send(octet_length(gtag)) || gtag || uuid_send(lid)); "
+        "    pos := 0; prev := {genesis}; "
         "  ELSE "
-        "    pos := head.notification_id; prev := head.hash; "
-        "    ts := greatest(ts, head.recorded_at); "
+        "    pos := head.notification_id; prev := head.hash; ts := greatest(ts, head.recorded_at); "
         "  END IF; "
-        "  ts_bytes := int8send((extract(epoch FROM ts) * 1000000)::bigint); "
-        "  prefix := int4send(octet_length(tag)) || tag || uuid_send(lid); "
-        "  FOR r IN SELECT * FROM unnest(p_ids, p_versions, p_topics, p_states)"
-        "    AS u(oid, ver, topic, state) LOOP "
-        "    pos := pos + 1; tb := convert_to(r.topic, 'UTF8'); "
-        "    positions := positions || pos; prevs := prevs || prev; "
-        "    prev := sha256(prefix || int8send(pos) || prev || uuid_send(r.oid)"
-        "      || int8send(r.ver) || int4send(octet_length(tb)) || tb"
-        "      || int4send(octet_length(r.state)) || r.state || ts_bytes); "
-        "    hashes := hashes || prev; "
+        "  IF n = 1 THEN "
+        "    INSERT INTO {s}.{t} (originator_id, originator_version, topic, state,"
+        "      notification_id, prev_hash, hash, recorded_at)"
+        "    VALUES (p_ids[1], p_versions[1], p_topics[1], p_states[1], pos + 1, prev,"
+        "      {first_hash}, ts); "
+        "    RETURN NEXT pos + 1; "
+        "    RETURN; "
+        "  END IF; "
+        "  positions := array_fill(NULL::bigint, ARRAY[n]); "
+        "  prevs := array_fill(NULL::bytea, ARRAY[n]); "
+        "  hashes := array_fill(NULL::bytea, ARRAY[n]); "
+        "  FOR i IN 1..n LOOP "
+        "    pos := pos + 1; positions[i] := pos; prevs[i] := prev; "
+        "    prev := {hash}; "
+        "    hashes[i] := prev; "
         "  END LOOP; "
         "  RETURN QUERY INSERT INTO {s}.{t} (originator_id, originator_version, topic, state,"
         "    notification_id, prev_hash, hash, recorded_at)"
@@ -206,7 +239,15 @@ def append_function_statement(schema: str, table: str) -> Composed:
         "    AS u(oid, ver, topic, state, pos, prev, h)"
         "    RETURNING notification_id; "
         "END $fn$"
-    ).format(s=s, t=t, name=Literal(table), function=Identifier(append_function_name(table)))
+    ).format(s=s, t=t, function=Identifier(append_function_name(table)),
+             first_hash=link_hash_expression(
+                 ledger_id, pos="pos + 1", prev="prev", oid="p_ids[1]", ver="p_versions[1]",
+                 topic="p_topics[1]", state="p_states[1]", ts="ts"),
+             hash=link_hash_expression(
+                 ledger_id, pos="pos", prev="prev", oid="p_ids[i]", ver="p_versions[i]",
+                 topic="p_topics[i]", state="p_states[i]", ts="ts"),
+             genesis=SQL(bytea_literal(genesis_hash(ledger_id))),
+             channel=Identifier(table.replace(".", "_")))
 
 
 def app_role_statements(schema: str, tables: list[str]) -> list[Composed]:
