@@ -20,7 +20,11 @@ Invariants (each breach is one line of ``Verdict.violations``):
    equal what the invoices received from it; invoice numbers are unique and
    gapless; no entry is billed twice and an issued invoice bills exactly its
    lines' sources;
-6. the read models kept live during the run equal the checker's own fold for
+6. trust: no matter's trust balance is ever negative, neither in the order the
+   movements were recorded nor on any business date (a back-dated outflow must
+   not overdraw an earlier day); a disbursement's acknowledged balances are
+   those of the ledger at that point;
+7. the read models kept live during the run equal the checker's own fold for
    every invoice, and equal a rebuild from position 0, row for row.
 """
 
@@ -58,6 +62,8 @@ REQUIRED: dict[str, dict[str, int]] = {
     "allocate_payment": {},
     "write_off": {"WrittenOff": 1},
     "issue_credit_note": {"CreditNoteIssued": 1},
+    "record_trust_deposit": {"TrustDepositRecorded": 1},
+    "record_trust_disbursement": {"TrustDisbursementRecorded": 1},
 }
 # Events a command may record besides those (how many depends on the state).
 OPTIONAL: dict[str, set[str]] = {
@@ -98,7 +104,9 @@ class Verdict:
             f"  ledger: {f.get('events', 0)} events in {f.get('transactions', 0)} "
             f"transactions, chain verified over {f.get('verified', 0)}; "
             f"{f.get('invoices_issued', 0)} invoices issued, {f.get('payments', 0)} payments, "
-            f"{f.get('entries_billed', 0)} entries billed once",
+            f"{f.get('entries_billed', 0)} entries billed once; "
+            f"{f.get('trust_movements', 0)} trust movements, "
+            f"{f.get('trust_held', 0)} minor units held in trust",
             f"  read models: {f.get('read_model_rows', 0)} rows, live == rebuilt: "
             f"{'yes' if f.get('projections_equal') else 'NO'}",
             f"  acknowledged by command: {dict(sorted(self.acknowledged.items()))}",
@@ -362,6 +370,47 @@ def check_money(rows: list[Row], verdict: Verdict) -> dict[UUID, InvoiceFold]:
     return invoices
 
 
+TRUST_MOVEMENTS = {"TrustDepositRecorded": 1, "TrustDepositReversed": -1,
+                   "TrustDisbursementRecorded": -1, "TrustTransferredToOperating": -1}
+
+
+def check_trust(rows: list[Row], verdict: Verdict) -> None:
+    """Trust balances per matter, in recorded order and by business date."""
+    running: Counter[UUID] = Counter()
+    dated: dict[UUID, list[tuple[Any, int]]] = defaultdict(list)
+    after: dict[int, int] = {}  # transaction (xmin) -> its matter's balance after it
+    stated: dict[int, Any] = {}  # transaction (xmin) -> the balance its result stated
+    movements = 0
+    for row in rows:
+        if row.name == "CommandAccepted" and "matter_balance_minor" in row.event.result:
+            stated[row.xmin] = row.event.result["matter_balance_minor"]
+        sign = TRUST_MOVEMENTS.get(row.name)
+        if sign is None:
+            continue
+        e = row.event
+        movements += 1
+        running[e.matter_id] += sign * e.amount_minor
+        dated[e.matter_id].append((e.effective_on, sign * e.amount_minor))
+        if e.amount_minor <= 0:
+            verdict.fail(f"{row.name} at {row.position}: amount {e.amount_minor}")
+        after[row.xmin] = running[e.matter_id]
+        if running[e.matter_id] < 0:
+            verdict.fail(f"trust balance of matter {e.matter_id} is {running[e.matter_id]} "
+                         f"after position {row.position}")
+    for xmin, balance in stated.items():
+        if xmin in after and int(balance) != after[xmin]:
+            verdict.fail(f"a trust command's result states {balance}, the ledger {after[xmin]}")
+    for matter, moves in dated.items():
+        balance = 0
+        for day in sorted({d for d, _ in moves}):
+            balance += sum(a for d, a in moves if d == day)
+            if balance < 0:
+                verdict.fail(f"trust balance of matter {matter} is {balance} on {day}")
+                break
+    verdict.figures.update(trust_movements=movements,
+                           trust_held=sum(running.values()))
+
+
 def snapshot(store: FirmStore) -> dict[str, list[tuple[Any, ...]]]:
     out: dict[str, list[tuple[Any, ...]]] = {}
     with store.location.connect() as conn:
@@ -426,6 +475,7 @@ def check(workdir: Path, store: FirmStore, writers: int) -> Verdict:
         check_transaction(g, verdict)
     check_journals(workdir, writers, groups, verdict)
     invoices = check_money(rows, verdict)
+    check_trust(rows, verdict)
     check_projections(store, invoices, verdict)
     verdict.figures.update(events=n, transactions=len(groups), verified=report.checked)
     return verdict

@@ -31,6 +31,7 @@ from uuid import UUID
 import psycopg
 
 from commands import models as m
+from commands import trust_models as t
 from commands.auth import Principal
 from commands.service import BillingService
 from ledger.database import DatabaseLocation, start_embedded, stop_embedded
@@ -127,7 +128,8 @@ def terminate_backends(url: str, rng: random.Random) -> int:
 
 
 def set_up(store: FirmStore, url: str, seed: int, deadline: float) -> Fixture:
-    """A firm with four timekeepers, two clients, three hourly matters and a closed one."""
+    """A firm with four timekeepers, two clients, three hourly matters, a closed one and
+    a trust account."""
     store.ensure()
     keys = iter(range(1, 1000))
 
@@ -162,9 +164,12 @@ def set_up(store: FirmStore, url: str, seed: int, deadline: float) -> Fixture:
                                       effective_from=day))
         svc.close_matter(ADMIN, m.CloseMatter(idempotency_key=k(), matter_id=UUID(matter),
                                               reason="engagement ended", closed_on=day))
+        account = str(svc.open_trust_account(ADMIN, t.OpenTrustAccount(
+            idempotency_key=k(), bank="Harness Bank", account_number="000111222",
+            currency="USD", iolta=True, jurisdiction="US-AZ", opened_on=day))["account_id"])
     return Fixture(url=url, firm=store.firm, seed=seed, deadline=deadline, currency="USD",
                    timekeepers=timekeepers, clients=clients, matters=matters,
-                   closed_matter=matter)
+                   closed_matter=matter, trust_account=account)
 
 
 class _Processes:

@@ -39,6 +39,7 @@ class Fixture:
     clients: list[str]
     matters: dict[str, str]  # hourly matter id -> its client id
     closed_matter: str
+    trust_account: str  # the firm's trust bank account
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.__dict__, indent=2))

@@ -7,10 +7,11 @@ unknown (connection lost, backend terminated, server restarting) the writer
 re-sends the SAME command with the SAME idempotency key, a bounded number of
 times, opening a fresh service (fresh pool) in between.
 
-Writers share the firm's clients and hourly matters, so drafting, issuing,
-payments, write-offs and credit notes race on the same matters, invoices and
-invoice series. Trust accounting (trust disbursements) does not exist in the
-ledger yet; a payment with ``method="trust"`` is just a payment.
+Writers share the firm's clients, hourly matters and trust account, so
+drafting, issuing, payments, write-offs, credit notes, trust deposits and trust
+disbursements race on the same matters, invoices, invoice series and trust
+balances (a disbursement larger than the matter's trust balance on its date is
+refused with ``trust-overdraft``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from commands import models as m
+from commands import trust_models as t
 from commands.auth import Principal
 from commands.errors import ConcurrentUpdateError
 from commands.ledger_app import Context
@@ -55,13 +57,15 @@ COMMAND_MODELS: dict[str, type[m.Command]] = {
     "issue_invoice": m.IssueInvoice, "void_invoice": m.VoidInvoice,
     "record_payment": m.RecordPayment, "allocate_payment": m.AllocatePayment,
     "write_off": m.WriteOff, "issue_credit_note": m.IssueCreditNote,
+    "record_trust_deposit": t.RecordTrustDeposit,
+    "record_trust_disbursement": t.RecordTrustDisbursement,
 }
 
 WEIGHTS: dict[str, int] = {
     "log_time": 22, "log_expense": 4, "correct_time": 3, "void_entry": 2,
     "draft_invoice": 10, "write_down": 3, "issue_invoice": 12, "void_invoice": 2,
     "record_payment": 10, "allocate_payment": 6, "write_off": 4, "issue_credit_note": 4,
-    "repeat": 3, "invalid": 12,
+    "record_trust_deposit": 4, "record_trust_disbursement": 6, "repeat": 3, "invalid": 12,
 }
 
 
@@ -236,6 +240,8 @@ class Writer:
         if name == "void_invoice" and st.issued:
             return self._p(step, name, invoice_id=rng.choice(st.issued), reason=REASON,
                            voided_on=end)
+        if name in ("record_trust_deposit", "record_trust_disbursement"):
+            return self.trust(rng, name, step, matter)
         shared = self.recent_issued()
         if name in ("write_off", "issue_credit_note") and shared:
             invoice = rng.choice(shared)
@@ -274,6 +280,26 @@ class Writer:
                        minutes=rng.randint(6, 300), narrative="harness work",
                        billable=rng.random() < 0.9)
 
+    def trust(self, rng: random.Random, name: str, step: int, matter: str) -> Planned:
+        """A deposit, or a disbursement that may exceed what the matter holds."""
+        fx = self.fixture
+        common = {"account_id": fx.trust_account, "client_id": fx.matters[matter],
+                  "matter_id": matter, "currency": fx.currency}
+        if name == "record_trust_deposit":
+            return self._p(step, name, **common, amount_minor=rng.randint(10_000, 300_000),
+                           payor="Harness Payor", purpose="retainer",
+                           reference=f"D-{self.index}-{step}", received_on=self._day(rng))
+        wire = rng.random() < 0.3
+        end = (FIRST_DAY + timedelta(days=DAYS - 1)).isoformat()
+        return self._p(step, name, **common,
+                       amount_minor=rng.choice([rng.randint(1_000, 50_000),
+                                                rng.randint(50_000, 400_000)]),
+                       payee="Harness Payee", purpose="filing fees",
+                       method="wire" if wire else "check", reference=f"C-{self.index}-{step}",
+                       authorised_by=self.principal,
+                       authorisation_memo=f"MEMO-{step}" if wire else None,
+                       paid_on=rng.choice([self._day(rng), end]))
+
     def _client_of(self, shared_invoice: list[dict[str, Any]]) -> str:
         invoice_id = shared_invoice[0]["invoice_id"]
         try:
@@ -292,7 +318,7 @@ class Writer:
         fx, st = self.fixture, self.state
         end = (FIRST_DAY + timedelta(days=DAYS - 1)).isoformat()
         matter = rng.choice(sorted(fx.matters))
-        kind = rng.randrange(9)
+        kind = rng.randrange(10)
         planned: Planned
         if kind == 0:
             planned = self._p(step, "record_payment", client_id=fx.clients[0],
@@ -339,6 +365,10 @@ class Writer:
             planned.key = original.key
             planned.payload = {**planned.payload, "idempotency_key": original.key}
             planned.expect = ("idempotency-conflict",)
+        elif kind == 8:
+            planned = self.trust(rng, "record_trust_disbursement", step, matter)
+            planned.payload = {**planned.payload, "amount_minor": 10**12}
+            planned.expect = ("trust-overdraft",)
         else:
             planned = self._p(step, "write_off", invoice_id=str(UUID(int=rng.getrandbits(128))),
                               amount_minor=10, reason=REASON, approved_by=self.principal,
