@@ -1,8 +1,17 @@
-"""Append and verify throughput of the chained store against the plain recorder.
+"""Append and verify throughput of the ledger against the plain eventsourcing recorder.
 
-Both recorders run in the same process against the same PostgreSQL, in schemas
-of their own, so the ratios are meaningful even where absolute figures are noise.
-Usage: scripts/bench [--seconds S] [--writers 1,2,4,8] [--verify-events N]
+Two tables, each measured against the same PostgreSQL in one run, in schemas of
+their own, so the ratios are meaningful even where absolute figures are noise:
+
+1. the store alone: the plain recorder versus the chained recorder, stored events
+   written directly;
+2. the application path: the plain recorder versus the ledger as deployed, hash
+   chain and per-client field sealing together (see ``bench_app_path``).
+
+Each cell is measured ``--rounds`` times, alternating the kinds, and the median
+is printed, so drift on a shared machine hits both alike.
+Usage: scripts/bench [--seconds S] [--rounds R] [--writers 1,2,4,8] [--batches 1,100]
+                     [--tables store,app] [--verify-events N]
 """
 
 from __future__ import annotations
@@ -10,9 +19,11 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,6 +36,9 @@ from ledger.settings import Settings
 from ledger.store.firm import FirmStore
 from ledger.store.recorder import ChainedApplicationRecorder
 from ledger.verify import verify_chain
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_app_path  # a sibling script module
 
 PAYLOAD = b'{"actor":"tk-1","minutes":42,"narrative_enc":"' + b"x" * 160 + b'"}'
 TOPIC = "ledger.domain.events:TimeLogged"
@@ -92,11 +106,40 @@ def fill(url: str, firm: str, count: int) -> None:
                                 for _ in range(batch)])
 
 
+Figures = tuple[float, float, float]  # events/s, p50 ms, p99 ms
+Runner = Callable[[str, int, int], Figures]  # (kind, writers, batch) -> figures
+
+
+def median_figures(rounds: list[Figures]) -> Figures:
+    return (statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds),
+            statistics.median(r[2] for r in rounds))
+
+
+def print_table(title: str, kinds: tuple[str, str], runner: Runner, writers: list[int],
+                batches: list[int], rounds: int) -> None:
+    base, other = kinds
+    print(title)
+    print(f"{'writers':>7} {'batch':>5} | {base + ' ev/s':>12} {other + ' ev/s':>13} {'ratio':>6} |"
+          f" {base + ' p50/p99 ms':>18} {other + ' p50/p99 ms':>19}")
+    for w in writers:
+        for batch in batches:
+            measured: dict[str, list[Figures]] = {k: [] for k in kinds}
+            for _ in range(rounds):
+                for kind in kinds:
+                    measured[kind].append(runner(kind, w, batch))
+            b, o = median_figures(measured[base]), median_figures(measured[other])
+            print(f"{w:>7} {batch:>5} | {b[0]:>12,.0f} {o[0]:>13,.0f} {o[0] / b[0]:>6.2f} |"
+                  f" {b[1]:>8.2f}/{b[2]:<9.2f} {o[1]:>8.2f}/{o[2]:<9.2f}", flush=True)
+    print()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=4.0, help="per append measurement")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per append measurement")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds per cell")
     parser.add_argument("--writers", default="1,2,4,8", help="writer processes to try")
     parser.add_argument("--batches", default="1,100", help="events per transaction")
+    parser.add_argument("--tables", default="store,app", help="which append tables")
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     args = parser.parse_args()
     location = locate_database(Settings())
@@ -106,19 +149,30 @@ def main() -> int:
         version = conn.execute("SHOW server_version").fetchone()
     print(f"server version: {version[0] if version else '?'}; cpus: {os.cpu_count()}")
     print()
-    print(f"{'writers':>7} {'batch':>5} | {'plain ev/s':>11} {'chained ev/s':>12} {'ratio':>6} |"
-          f" {'plain p50/p99 ms':>17} {'chained p50/p99 ms':>19}")
-    for writers in [int(w) for w in args.writers.split(",")]:
-        for batch in [int(b) for b in args.batches.split(",")]:
-            figures = {}
-            for kind in ("plain", "chained"):
-                firm = f"bench_{kind}"
-                prepare(url, kind, firm)
-                figures[kind] = run_appends(url, kind, firm, writers, batch, args.seconds)
-            plain, chained = figures["plain"], figures["chained"]
-            print(f"{writers:>7} {batch:>5} | {plain[0]:>11,.0f} {chained[0]:>12,.0f}"
-                  f" {chained[0] / plain[0]:>6.2f} | {plain[1]:>7.2f}/{plain[2]:<9.2f}"
-                  f" {chained[1]:>7.2f}/{chained[2]:<9.2f}", flush=True)
+    writers = [int(w) for w in args.writers.split(",")]
+    batches = [int(b) for b in args.batches.split(",")]
+    tables = args.tables.split(",")
+
+    def store_runner(kind: str, w: int, batch: int) -> Figures:
+        firm = f"bench_{kind}"
+        prepare(url, kind, firm)
+        return run_appends(url, kind, firm, w, batch, args.seconds)
+
+    def app_runner(kind: str, w: int, batch: int) -> Figures:
+        firm = f"bench_app_{kind}"
+        bench_app_path.prepare(url, kind, firm)
+        try:
+            return bench_app_path.run(url, kind, firm, w, batch, args.seconds)
+        finally:
+            bench_app_path.drop(url, firm)
+
+    if "store" in tables:
+        print_table("store: stored events appended directly (chain only)",
+                    ("plain", "chained"), store_runner, writers, batches, args.rounds)
+    if "app" in tables:
+        bench_app_path.ensure_kek()
+        print_table("application path: TimeLogged with a sealed narrative (chain + encryption)",
+                    ("plain", "ledger"), app_runner, writers, batches, args.rounds)
     if args.verify_events:
         firm = "bench_verify"
         prepare(url, "chained", firm)
