@@ -12,8 +12,9 @@ next run starts after the last committed position.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -27,9 +28,16 @@ from psycopg.sql import SQL, Identifier
 from ledger.codec import MAPPER_TOPIC, TRANSCODER_TOPIC
 from ledger.crypto.sealing import SEALER_TOPIC, sealing_for_store
 from ledger.store.firm import FirmStore
-from projections.events import decoders
-from projections.model import ReadModel
-from projections.rows import Rows, pg_loader, write_changes
+from projections.events import Decode, decoders
+from projections.model import Fold, ReadModel
+from projections.rows import (
+    Rows,
+    TableChanges,
+    encode_changes,
+    pg_loader,
+    write_changes,
+    write_encoded,
+)
 
 APPLICATION_NAME = "BillingLedger"
 """The name the write side's application records under (tracking rows carry it)."""
@@ -132,6 +140,31 @@ def read_events(conn: Any, store: FirmStore, after: int, upto: int,
         (after, upto, topics), binary=True).fetchall())
 
 
+Page = tuple[int, list[tuple[int, UUID, int, str, bytes]]]
+"""The end position of a page of events, and its events."""
+
+
+def read_pages(store: FirmStore, start: int, topics: list[str], *, page: int,
+               upto: int | None) -> Generator[Page, None, None]:
+    """Pages of events after ``start`` up to the head (or ``upto``), each read in a
+    background thread while the caller folds the one before: PostgreSQL streams
+    the next page while Python works (psycopg waits on the socket without the GIL)."""
+
+    def read(after: int, read: Any) -> Page | None:
+        head = upto if upto is not None else head_position(store)
+        if after >= head:
+            return None
+        end = min(after + page, head)
+        return end, read_events(read, store, after, end, topics)
+
+    with store.location.connect() as conn, ThreadPoolExecutor(
+            1, thread_name_prefix="read-model-reader") as reader:
+        ahead = reader.submit(read, start, conn)
+        while (found := ahead.result()) is not None:
+            ahead = reader.submit(read, found[0], conn)
+            yield found
+
+
 def catch_up(store: FirmStore, models: list[ReadModel], *, rebuild: bool = False,
              page: int = PAGE_EVENTS, upto: int | None = None,
              progress: Progress | None = None) -> int:
@@ -161,49 +194,90 @@ def catch_up(store: FirmStore, models: list[ReadModel], *, rebuild: bool = False
                 gc.enable()
 
 
+def _write_page(store: FirmStore, models: list[ReadModel], views: list[ReadModelRecorder], *,
+                positions: list[int], end: int, changes: list[list[TableChanges]]) -> None:
+    """One transaction: check every model is still where its rows were folded from,
+    write the rows, move the positions to ``end``."""
+    with views[0].datastore.transaction(commit=True) as curs:
+        for i, model in enumerate(models):
+            lock(curs, model)
+            if views[i].position_for_update(curs) != positions[i]:
+                raise PositionMovedError
+        for i in range(len(models)):
+            if end > positions[i]:
+                write_encoded(curs, store.schema, changes[i])
+                views[i].track(curs, end)
+
+
 def _catch_up(store: FirmStore, models: list[ReadModel], views: list[ReadModelRecorder],
               *, page: int, upto: int | None, progress: Progress | None) -> int:
     positions = [v.max_tracking_id(APPLICATION_NAME) or 0 for v in views]
     topics = sorted({t for m in models for t in m.topics})
     decode = decoders(set(topics), sealing_for_store(store).open)
     folds = [m.fold_for_topic() for m in models]
-    # From position 0 the rows in memory are the whole model: no lookups needed.
-    loaders: list[Any] = [None if p == 0 else "db" for p in positions]
+    # From position 0 the rows in memory are the whole model: no lookups needed, so a
+    # page's rows are encoded here and written by another thread while the next page
+    # folds. Otherwise a fold may load rows inside the page's own transaction.
+    from_scratch = not any(positions)
     rows_of: list[Rows] = [m.new_rows() for m in models]
-    for i, loader in enumerate(loaders):
-        if loader is not None:
-            rows_of[i].written = None  # rows already in the table: always upsert
-    start = min(positions)
-    with store.location.connect() as read:
-        while True:
-            head = upto if upto is not None else head_position(store)
-            if start >= head:
-                return head
-            end = min(start + page, head)
-            events = read_events(read, store, start, end, topics)
-            with views[0].datastore.transaction(commit=True) as curs:
-                for i, model in enumerate(models):
-                    lock(curs, model)
-                    if views[i].position_for_update(curs) != positions[i]:
-                        raise PositionMovedError
-                    if loaders[i] is not None:
-                        rows_of[i].loader = pg_loader(curs, store.schema)
-                for pos, oid, version, topic, state in events:
-                    fact = decode[topic](oid, version, topic, state)
-                    for i, fold_of in enumerate(folds):
-                        fold = fold_of.get(topic)
-                        if fold is not None and pos > positions[i]:
-                            fold(rows_of[i], pos, oid, fact)
-                for i in range(len(models)):
-                    if end > positions[i]:
-                        write_changes(curs, store.schema, rows_of[i])
-                        views[i].track(curs, end)
-            for i in range(len(models)):
-                rows_of[i].committed()
-                positions[i] = max(positions[i], end)
-            start = end
+    for rows, position in zip(rows_of, positions, strict=True):
+        if position:
+            rows.written = None  # rows already in the table: always upsert
+    head = start = min(positions)
+    with ThreadPoolExecutor(1, thread_name_prefix="read-model-writer") as writer:
+        writing: Future[None] | None = None
+        writing_end = start
+        with closing(read_pages(store, start, topics, page=page, upto=upto)) as pages:
+            for end, events in pages:
+                head = end
+                if from_scratch:
+                    _fold_page(events, decode, folds, rows_of, positions)
+                    changes = [encode_changes(rows) for rows in rows_of]
+                    for rows in rows_of:
+                        rows.committed()
+                    if writing is not None:
+                        writing.result()
+                        if progress:
+                            progress(writing_end)
+                    writing = writer.submit(_write_page, store, models, views,
+                                            positions=list(positions), end=end, changes=changes)
+                    writing_end = end
+                else:
+                    with views[0].datastore.transaction(commit=True) as curs:
+                        for i, model in enumerate(models):
+                            lock(curs, model)
+                            if views[i].position_for_update(curs) != positions[i]:
+                                raise PositionMovedError
+                            if positions[i]:
+                                rows_of[i].loader = pg_loader(curs, store.schema)
+                        _fold_page(events, decode, folds, rows_of, positions)
+                        for i in range(len(models)):
+                            if end > positions[i]:
+                                write_changes(curs, store.schema, rows_of[i])
+                                views[i].track(curs, end)
+                    for rows in rows_of:
+                        rows.committed()
+                    if progress:
+                        progress(end)
+                positions = [max(p, end) for p in positions]
+        if writing is not None:
+            writing.result()
             if progress:
-                progress(end)
+                progress(writing_end)
+    return head if upto is None else upto
+
+
+def _fold_page(events: list[tuple[int, UUID, int, str, bytes]], decode: dict[str, Decode],
+               folds: list[dict[str, Fold]], rows_of: list[Rows], positions: list[int]) -> None:
+    """Fold one page of events into every model past its position."""
+    plans: dict[str, list[tuple[Fold, Rows, int]]] = {
+        topic: [(f[topic], rows_of[i], positions[i]) for i, f in enumerate(folds)
+                if topic in f] for topic in decode}
+    for pos, oid, version, topic, state in events:
+        fact = decode[topic](oid, version, topic, state)
+        for fold, rows, position in plans[topic]:
+            if pos > position:
+                fold(rows, pos, oid, fact)
 
 
 def apply_one(view: ReadModelRecorder, model: ReadModel, position: int, oid: UUID,
