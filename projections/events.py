@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from operator import methodcaller
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.codec import TypedMapper
+from ledger.crypto.cipher import PREFIX as SEALED_PREFIX
 from ledger.domain import EVENT_CATALOG
 from ledger.domain.events import InvoiceLine
 
@@ -204,6 +206,7 @@ def from_domain_event(cls: type[Fact], event: Any) -> Fact:
     return msgspec.convert(event, cls, from_attributes=True)
 
 
+_sealed = methodcaller("startswith", SEALED_PREFIX)
 Opener = Callable[..., dict[str, str]]
 """Opens sealed confidential values (``ledger.crypto.sealing.Sealing.open``)."""
 
@@ -214,7 +217,8 @@ def _opening(cls: type[Fact], decode: Decode, opener: Opener) -> Decode:
 
     def run(oid: UUID, version: int, topic: str, state: bytes) -> Fact:
         fact: Any = decode(oid, version, topic, state)
-        if fact.confidential:
+        # Values written without sealing read as they are: no need to ask the opener.
+        if fact.confidential and any(map(_sealed, fact.confidential.values())):
             fact = msgspec.structs.replace(fact, confidential=opener(
                 fact.confidential, originator_id=oid, originator_version=version, topic=topic))
         return fact  # type: ignore[no-any-return]

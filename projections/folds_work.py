@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import msgspec
+
 from projections import events as ev
 from projections.model import ReadModel, table
 from projections.rows import Rows
@@ -72,12 +74,23 @@ def expense(rows: Rows, pos: int, oid: UUID, e: ev.ExpenseLogged) -> None:
         "narrative": e.confidential.get("description", ""), "logged_position": pos})
 
 
-def billed(rows: Rows, pos: int, oid: UUID, e: ev.EntriesBilled) -> None:
-    for source in e.source_ids:
+def _entry_ids(source_ids: tuple[str, ...]) -> list[UUID]:
+    """The sources that are entries (a flat-fee instalment's id is not a UUID)."""
+    try:  # all of them, parsed at once in C (the usual case)
+        return list(msgspec.convert(source_ids, tuple[UUID, ...]))
+    except msgspec.ValidationError:
+        pass
+    found = []
+    for source in source_ids:
         try:
-            entry_id = UUID(source)
+            found.append(UUID(source))
         except ValueError:
-            continue  # a flat-fee instalment, not an entry
+            continue
+    return found
+
+
+def billed(rows: Rows, pos: int, oid: UUID, e: ev.EntriesBilled) -> None:
+    for entry_id in _entry_ids(e.source_ids):
         rows.update("rm_entries", entry_id, billed_invoice_id=e.invoice_id)
 
 

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
+from uuid import UUID
 
 from psycopg import Cursor
 from psycopg.rows import dict_row
@@ -92,9 +93,11 @@ def _copy_text(value: str) -> str:
 
 def _text_array(values: list[str | None]) -> str:
     """A one-dimensional ``text[]`` value as COPY text."""
-    items = ("NULL" if v is None else '"' + _ARRAY_QUOTE.sub(r"\\\1", v) + '"'
-             for v in values)
-    return _copy_text("{" + ",".join(items) + "}")
+    if any(v is None or '"' in v or "\\" in v for v in values):
+        items = ["NULL" if v is None else '"' + _ARRAY_QUOTE.sub(r"\\\1", v) + '"'
+                 for v in values]
+        return _copy_text("{" + ",".join(items) + "}")
+    return _copy_text('{"' + '","'.join(values) + '"}')  # type: ignore[arg-type]
 
 
 def _value_code(var: str, sql_type: str) -> str:
@@ -146,21 +149,41 @@ def copy_encoder(table: Table) -> Callable[[Row], str]:
 Loader = Callable[[Table, Key], "Row | None"]
 
 
+_ABSENT: Any = object()
+
+
+def _plain(value: Any) -> Any:
+    """A key value as the row set indexes it: a UUID by its integer, which hashes
+    and compares in C (``UUID.__hash__`` and ``__eq__`` are Python methods, and a
+    rebuild hashes keys a dozen times per event)."""
+    return value.int if value.__class__ is UUID else value
+
+
+def _inner(key: Key) -> Any:
+    """The row set's own index for a primary key (a scalar for a one-column key)."""
+    if len(key) == 1:
+        value = key[0]
+        return value.int if value.__class__ is UUID else value
+    return tuple([_plain(v) for v in key])
+
+
 @dataclass
 class Rows:
     """The rows of one read model as the fold sees them, with what changed.
 
     ``loader`` fetches a row the cache does not hold (None: the cache is the
-    whole model, as in a rebuild from position 0 or an as-of replay).
+    whole model, as in a rebuild from position 0 or an as-of replay). The
+    dictionaries and sets below are indexed by ``_inner(key)``.
     """
 
     tables: dict[str, Table]
     loader: Loader | None = None
-    cache: dict[str, dict[Key, Row | None]] = field(default_factory=dict)
-    dirty: dict[str, set[Key]] = field(default_factory=dict)
-    deleted: dict[str, set[Key]] = field(default_factory=dict)
-    misses: dict[str, set[Key]] = field(default_factory=dict)
-    written: dict[str, set[Key]] | None = None
+    cache: dict[str, dict[Any, Row | None]] = field(default_factory=dict)
+    dirty: dict[str, set[Any]] = field(default_factory=dict)
+    deleted: dict[str, dict[Any, Key]] = field(default_factory=dict)
+    """Deleted rows' primary keys, as the table holds them."""
+    misses: dict[str, set[Any]] = field(default_factory=dict)
+    written: dict[str, set[Any]] | None = None
     """Keys already in the table (kept only when the cache is the whole model): a
     key not in it is inserted with a plain COPY instead of an upsert."""
 
@@ -168,28 +191,37 @@ class Rows:
         for name in self.tables:
             self.cache.setdefault(name, {})
             self.dirty.setdefault(name, set())
-            self.deleted.setdefault(name, set())
+            self.deleted.setdefault(name, {})
             self.misses.setdefault(name, set())
         if self.loader is None and self.written is None:
             self.written = {name: set() for name in self.tables}
+        self._one_key: dict[str, str | None] = {
+            name: t.key[0] if len(t.key) == 1 else None for name, t in self.tables.items()}
 
     def get(self, table: str, *key: Any) -> Row | None:
         rows = self.cache[table]
-        if key in rows:
-            return rows[key]
+        inner = _inner(key)
+        found = rows.get(inner, _ABSENT)
+        if found is not _ABSENT:
+            return found  # type: ignore[no-any-return]
         found = self.loader(self.tables[table], key) if self.loader else None
-        rows[key] = found
+        rows[inner] = found
         if found is None:
-            self.misses[table].add(key)
-        return found
+            self.misses[table].add(inner)
+        return found  # type: ignore[no-any-return]
 
     def put(self, table: str, row: Row) -> Row:
-        key = self.tables[table].key_of(row)
-        self.cache[table][key] = row
-        self.dirty[table].add(key)
+        column = self._one_key[table]
+        if column is not None:
+            value = row[column]
+            inner = value.int if value.__class__ is UUID else value
+        else:
+            inner = _inner(self.tables[table].key_of(row))
+        self.cache[table][inner] = row
+        self.dirty[table].add(inner)
         deleted = self.deleted[table]
         if deleted:
-            deleted.discard(key)
+            deleted.pop(inner, None)
         return row
 
     def update(self, table: str, *key: Any, **changes: Any) -> Row | None:
@@ -198,9 +230,10 @@ class Rows:
         return None if row is None else self.put(table, {**row, **changes})
 
     def delete(self, table: str, *key: Any) -> None:
-        self.cache[table][key] = None
-        self.deleted[table].add(key)
-        self.dirty[table].discard(key)
+        inner = _inner(key)
+        self.cache[table][inner] = None
+        self.deleted[table][inner] = key
+        self.dirty[table].discard(inner)
 
     def scan(self, table: str) -> Iterable[Row]:
         """Every row (only meaningful when the cache is the whole model)."""
@@ -214,19 +247,22 @@ class Rows:
         """Forget what was written; drop final rows (and misses) from the cache."""
         for name, table in self.tables.items():
             rows, final = self.cache[name], table.final
+            dirty, deleted = self.dirty[name], self.deleted[name]
             if self.written is not None:
-                self.written[name] |= self.dirty[name]
-                self.written[name] -= self.deleted[name]
+                written = self.written[name]
+                written |= dirty
+                if deleted:
+                    written -= deleted.keys()
             if final is not None:
-                for key in self.dirty[name]:
-                    row = rows.get(key)
+                for inner in dirty:
+                    row = rows.get(inner)
                     if row is not None and final(row):
-                        del rows[key]
+                        del rows[inner]
             if self.loader is not None:
-                for key in self.misses[name] | self.deleted[name]:
-                    rows.pop(key, None)
-            self.dirty[name].clear()
-            self.deleted[name].clear()
+                for inner in self.misses[name] | deleted.keys():
+                    rows.pop(inner, None)
+            dirty.clear()
+            deleted.clear()
             self.misses[name].clear()
 
 
@@ -282,9 +318,10 @@ def encode_changes(rows: Rows) -> list[TableChanges]:
         fresh = dirty - known if known is not None else set()
         upserts = dirty - fresh if fresh else dirty
         out.append(TableChanges(
-            table, list(deleted),
-            encode_rows(table, [r for r in (cache[k] for k in fresh) if r is not None]),
-            encode_rows(table, [r for r in (cache[k] for k in upserts) if r is not None])))
+            table, list(deleted.values()),
+            # A dirty key always holds a row (``delete`` takes the key out of ``dirty``).
+            encode_rows(table, cast(list[Row], [cache[k] for k in fresh])),
+            encode_rows(table, cast(list[Row], [cache[k] for k in upserts]))))
     return out
 
 

@@ -68,14 +68,17 @@ class ReadModelRecorder(PostgresTrackingRecorder):
                 for statement in t.create_indexes(self.datastore.schema):
                     curs.execute(statement)
 
-    def reset_model(self, model: ReadModel) -> None:
-        """Drop the model's rows and its position, in one transaction."""
+    def reset_model(self, model: ReadModel, *, indexes: bool = True) -> None:
+        """Drop the model's rows and its position, in one transaction. Without
+        ``indexes`` the tables get only their primary keys: a rebuild loads them
+        first and indexes them after (``ensure_model``), which is much cheaper
+        than keeping secondary indexes up to date row by row."""
         with self.datastore.transaction(commit=True) as curs:
             lock(curs, model)
             for t in model.tables:
                 curs.execute(t.drop(self.datastore.schema))
                 curs.execute(t.create(self.datastore.schema))
-                for statement in t.create_indexes(self.datastore.schema):
+                for statement in t.create_indexes(self.datastore.schema) if indexes else ():
                     curs.execute(statement)
             curs.execute(SQL("DELETE FROM {s}.{t} WHERE application_name = %s").format(
                 s=Identifier(self.datastore.schema), t=Identifier(self.tracking_table_name)),
@@ -177,7 +180,7 @@ def catch_up(store: FirmStore, models: list[ReadModel], *, rebuild: bool = False
     with opened_views(store, models) as views:
         if rebuild:
             for model, view in zip(models, views, strict=True):
-                view.reset_model(model)
+                view.reset_model(model, indexes=False)
         # The fold allocates many small, long-lived dicts: the cyclic collector's
         # full passes over them would dominate a rebuild, and rows hold no cycles.
         collecting = gc.isenabled()
@@ -185,13 +188,18 @@ def catch_up(store: FirmStore, models: list[ReadModel], *, rebuild: bool = False
         try:
             while True:
                 try:
-                    return _catch_up(store, models, views, page=page, upto=upto,
-                                     progress=progress)
+                    position = _catch_up(store, models, views, page=page, upto=upto,
+                                         progress=progress)
+                    break
                 except PositionMovedError:
                     continue
         finally:
             if collecting:
                 gc.enable()
+        if rebuild:  # the indexes left out (``open_view`` makes them if this was cut short)
+            for model, view in zip(models, views, strict=True):
+                view.ensure_model(model)
+        return position
 
 
 def _write_page(store: FirmStore, models: list[ReadModel], views: list[ReadModelRecorder], *,
