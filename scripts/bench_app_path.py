@@ -43,9 +43,9 @@ def ensure_kek() -> None:
         os.environ["LEDGER_KEK"] = base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def app_env(url: str, kind: str, firm: str) -> dict[str, str]:
+def app_env(url: str, kind: str, firm: str, *, create: bool = False) -> dict[str, str]:
     store = FirmStore(DatabaseLocation(url, False), firm, pool_size=2)
-    env = ledger_env(store)
+    env = {**ledger_env(store), "CREATE_TABLE": "yes" if create else "no"}
     if kind == "plain":
         del env["CIPHER_TOPIC"]
         del env["EVENTS_TABLE"]
@@ -61,7 +61,7 @@ def prepare(url: str, kind: str, firm: str) -> None:
         conn.execute(f'CREATE SCHEMA "{store.schema}"')
     if kind == "ledger":
         store.ensure()
-    BillingLedger(env=app_env(url, kind, firm)).close()
+    BillingLedger(env=app_env(url, kind, firm, create=True)).close()
 
 
 def new_matter(client_id: UUID | None = None) -> Matter:
