@@ -115,6 +115,7 @@ BALANCES = ReadModel(
      ev.InvoiceVoided: voided, ev.PaymentApplied: _settled("paid_minor"),
      ev.WrittenOff: _settled("written_off_minor"),
      ev.CreditNoteIssued: _settled("credited_minor")},
+    weight=3,
 )
 
 # -- the statement ledger ---------------------------------------------------------------

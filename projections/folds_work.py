@@ -98,4 +98,5 @@ WIP = ReadModel(
     "wip", (ENTRIES, WIP_MATTERS),
     {ev.MatterOpened: opened, ev.TimeLogged: time_logged, ev.TimeEntryCorrected: corrected,
      ev.EntryVoided: entry_voided, ev.ExpenseLogged: expense, ev.EntriesBilled: billed},
+    weight=4,
 )

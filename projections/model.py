@@ -25,6 +25,9 @@ class ReadModel:
     name: str
     tables: tuple[Table, ...]
     folds: dict[type[Fact], Fold]
+    weight: int = 1
+    """Rough share of a rebuild's work (rows written per event): balances the models
+    between the processes of a rebuild."""
 
     @property
     def projection_name(self) -> str:

@@ -7,11 +7,24 @@ refuses to move it backwards or sideways), under a per-model advisory lock, and
 first checks that the position is still the one the rows were folded from. A
 crash anywhere loses the whole transaction, rows and position together, and the
 next run starts after the last committed position.
+
+How a rebuild is fast and still exactly once: the next page of events is read
+by a thread while the current one folds; from position 0 (no fold reads the
+tables) a page's rows are encoded as COPY text and handed to a writer thread,
+which runs the same transaction as above (lock, position check, rows, position)
+while the next page folds, and at most one such write is in flight. A large
+rebuild splits the models in two groups, the second folded by a child process
+with transactions of its own: each model's rows and position still move
+together, and a failure on either side leaves every model at its last commit.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -27,6 +40,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.codec import MAPPER_TOPIC, TRANSCODER_TOPIC
 from ledger.crypto.sealing import SEALER_TOPIC, sealing_for_store
+from ledger.errors import LedgerError
 from ledger.store.firm import FirmStore
 from projections.events import Decode, decoders
 from projections.model import Fold, ReadModel
@@ -168,38 +182,140 @@ def read_pages(store: FirmStore, start: int, topics: list[str], *, page: int,
             yield found
 
 
+SPLIT_EVENTS = 200_000
+"""A rebuild of at least this many events (of several models, on a machine with more
+than one core) folds its models in two processes."""
+
+
 def catch_up(store: FirmStore, models: list[ReadModel], *, rebuild: bool = False,
              page: int = PAGE_EVENTS, upto: int | None = None,
-             progress: Progress | None = None) -> int:
+             progress: Progress | None = None, processes: int | None = None) -> int:
     """Bring the models' tables up to the head (or ``upto``); returns the position.
 
     One pass over the events feeds every model; each page is one transaction
     per all models: rows written with COPY, positions moved. With ``rebuild``
-    the models are dropped first and rebuilt from position 0.
+    the models are dropped first and rebuilt from position 0, with their
+    secondary indexes made at the end, and (``processes=2``, the default for a
+    large ledger) split in two groups folded by two processes, each group
+    tracked exactly as above: the fold is Python and takes one core, PostgreSQL
+    and the other group the other.
     """
     with opened_views(store, models) as views:
         if rebuild:
             for model, view in zip(models, views, strict=True):
                 view.reset_model(model, indexes=False)
-        # The fold allocates many small, long-lived dicts: the cyclic collector's
-        # full passes over them would dominate a rebuild, and rows hold no cycles.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            while True:
-                try:
-                    position = _catch_up(store, models, views, page=page, upto=upto,
+            if processes is None:
+                processes = _processes_for(store, models, upto)
+        groups = split_models(models, processes or 1)
+        if len(groups) > 1:
+            upto = head_position(store) if upto is None else upto  # one end for both
+            position = _in_two_processes(store, models, views, groups, page=page, upto=upto,
                                          progress=progress)
-                    break
-                except PositionMovedError:
-                    continue
-        finally:
-            if collecting:
-                gc.enable()
+        else:
+            position = _tracked(store, models, views, page=page, upto=upto, progress=progress)
         if rebuild:  # the indexes left out (``open_view`` makes them if this was cut short)
             for model, view in zip(models, views, strict=True):
                 view.ensure_model(model)
         return position
+
+
+def _tracked(store: FirmStore, models: list[ReadModel], views: list[ReadModelRecorder], *,
+             page: int, upto: int | None, progress: Progress | None) -> int:
+    # The fold allocates many small, long-lived dicts: the cyclic collector's
+    # full passes over them would dominate a rebuild, and rows hold no cycles.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        while True:
+            try:
+                return _catch_up(store, models, views, page=page, upto=upto, progress=progress)
+            except PositionMovedError:
+                continue
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _processes_for(store: FirmStore, models: list[ReadModel], upto: int | None) -> int:
+    """Two for a large rebuild of the catalog's models with a spare core, else one."""
+    from projections.catalog import MODELS
+
+    if len(models) < 2 or (os.cpu_count() or 1) < 2:
+        return 1
+    if any(MODELS.get(m.name) is not m for m in models):
+        return 1  # the other process can only look models up by name in the catalog
+    size = upto if upto is not None else head_position(store)
+    return 2 if size >= SPLIT_EVENTS else 1
+
+
+def split_models(models: list[ReadModel], parts: int) -> list[list[ReadModel]]:
+    """The models in at most ``parts`` groups of about equal weight (heaviest first)."""
+    groups: list[list[ReadModel]] = [[] for _ in range(max(1, min(parts, len(models))))]
+    weights = [0] * len(groups)
+    for model in sorted(models, key=lambda m: -m.weight):
+        lightest = weights.index(min(weights))
+        groups[lightest].append(model)
+        weights[lightest] += model.weight
+    return [g for g in groups if g]
+
+
+class RebuildError(LedgerError):
+    """The process rebuilding the other group of models failed."""
+
+    type = "rebuild-failed"
+
+
+def _in_two_processes(store: FirmStore, models: list[ReadModel],
+                      views: list[ReadModelRecorder], groups: list[list[ReadModel]], *,
+                      page: int, upto: int, progress: Progress | None) -> int:
+    """Fold the first group here and the second in a child Python process (started
+    afresh, not forked: a fork would copy this process's pool threads and
+    connections). If this side fails, the child is killed: its open transaction
+    is lost, never half-applied, and the next catch-up resumes from its positions."""
+    mine, theirs = groups
+    own_views = [views[models.index(m)] for m in mine]
+    request = json.dumps({
+        "url": store.location.url, "embedded": store.location.embedded, "firm": store.firm,
+        "events_table": store.events_table, "pool_size": store.pool_size,
+        "models": [m.name for m in theirs], "page": page, "upto": upto})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from projections.tracking import child_main; child_main()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(request)
+        child.stdin.close()
+        position = _tracked(store, mine, own_views, page=page, upto=upto, progress=progress)
+        out = child.stdout.read()
+        child.wait()
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+    answer = json.loads(out or "{}")
+    if child.returncode != 0 or "position" not in answer:
+        raise RebuildError(f"rebuilding {', '.join(m.name for m in theirs)} failed: "
+                           f"{answer.get('error', f'exit status {child.returncode}')}")
+    return min(position, int(answer["position"]))
+
+
+def child_main() -> None:
+    """The child of :func:`_in_two_processes`: a JSON request on stdin, a JSON answer
+    (the position, or the error) on stdout; a traceback goes to stderr."""
+    from ledger.database import DatabaseLocation
+    from projections.catalog import MODELS
+
+    request = json.loads(sys.stdin.read())
+    store = FirmStore(DatabaseLocation(request["url"], request["embedded"]), request["firm"],
+                      events_table=request["events_table"], pool_size=request["pool_size"])
+    try:
+        position = catch_up(store, [MODELS[n] for n in request["models"]],
+                            page=request["page"], upto=request["upto"], processes=1)
+    except Exception as exc:
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        raise
+    print(json.dumps({"position": position}), flush=True)
 
 
 def _write_page(store: FirmStore, models: list[ReadModel], views: list[ReadModelRecorder], *,

@@ -8,6 +8,7 @@ chained recorder, so they are hashed like any other), then prints
 * the latency of an as-of Q1 statement for one client (median of repeats).
 
     python scripts/bench_projections.py [--events 1000000] [--firm bench_rm] [--reuse]
+                                        [--processes N]
 """
 
 from __future__ import annotations
@@ -146,6 +147,9 @@ def main() -> int:
     parser.add_argument("--firm", default="bench_rm")
     parser.add_argument("--reuse", action="store_true", help="keep an existing filled ledger")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--processes", type=int, default=None,
+                        help="processes folding the models (default: as `ledger projections "
+                             "rebuild` chooses, two for a large ledger)")
     args = parser.parse_args()
     store = FirmStore(locate_database(Settings()), args.firm)
     if not args.reuse:
@@ -158,9 +162,10 @@ def main() -> int:
         conn.execute(f'ANALYZE "{store.schema}".events')
     n = head_position(store)
     started = time.perf_counter()
-    catch_up(store, list(MODELS.values()), rebuild=True)
+    catch_up(store, list(MODELS.values()), rebuild=True, processes=args.processes)
     took = time.perf_counter() - started
-    print(f"rebuild of all read models: {n} events in {took:.1f} s = {n / took:,.0f} events/s")
+    print(f"rebuild of all read models: {n} events in {took:.1f} s = {n / took:,.0f} events/s"
+          f" ({args.processes or 'default'} processes)")
 
     with store.location.connect() as conn:
         client_id, = conn.execute(

@@ -15,7 +15,7 @@ from commands.service import BillingService
 from ledger.store.firm import FirmStore
 from projections.catalog import MODELS
 from projections.live import live_runners, wait_for
-from projections.tracking import APPLICATION_NAME, catch_up, open_view
+from projections.tracking import APPLICATION_NAME, catch_up, open_view, split_models
 from tests.billing_fixtures import service  # noqa: F401 - fixture
 from tests.test_reports_scenario import record_quarter
 
@@ -54,6 +54,26 @@ def test_live_runners_follow_the_ledger_and_rebuild_equals_live(
     assert snapshot(firm_store) == live
     head = firm_store.head().position
     assert set(positions(firm_store).values()) == {head}
+
+
+def test_rebuild_in_two_processes_equals_one_process(service: BillingService,  # noqa: F811
+                                                     firm_store: FirmStore) -> None:
+    record_quarter(service)
+    catch_up(firm_store, ALL, rebuild=True, processes=1)
+    one = snapshot(firm_store)
+    assert split_models(ALL, 2)[0] and split_models(ALL, 2)[1]
+    catch_up(firm_store, ALL, rebuild=True, processes=2, page=11)
+    assert snapshot(firm_store) == one
+    head = firm_store.head().position
+    assert set(positions(firm_store).values()) == {head}
+
+
+def test_models_split_by_weight() -> None:
+    groups = split_models(ALL, 2)
+    assert sorted(m.name for g in groups for m in g) == sorted(MODELS)
+    weights = [sum(m.weight for m in g) for g in groups]
+    assert max(weights) - min(weights) <= max(m.weight for m in ALL)
+    assert split_models(ALL[:1], 2) == [ALL[:1]]
 
 
 def test_rebuild_of_one_model_leaves_the_others(service: BillingService,  # noqa: F811
