@@ -83,11 +83,14 @@ def stream_reader(url: str, token: str, after: int, stop: threading.Event) -> No
 
 
 class Hook(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps the connection open, as real receivers do
+
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         hooked[int(self.headers["Ledger-Position"])] = time.time()
         del body
         self.send_response(204)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args: Any) -> None:

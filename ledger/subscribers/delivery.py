@@ -24,8 +24,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -38,36 +36,12 @@ from psycopg.sql import SQL, Identifier
 from ledger import __version__
 from ledger.store.firm import FirmStore
 from ledger.subscribers.feed import encode, ledger_id_of, opener_for, read_rows, to_feed_event
+from ledger.subscribers.poster import Poster
 from ledger.subscribers.scope import Owners
 from ledger.subscribers.signing import SIGNATURE_HEADER, signature_header
-from ledger.subscribers.webhooks import MAX_FAILURE, WebhookStore
+from ledger.subscribers.webhooks import MAX_FAILURE, Endpoint, WebhookStore
 
 log = structlog.get_logger("ledger.webhooks")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failed delivery: the signed body is never re-posted elsewhere."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def post(url: str, body: bytes, headers: dict[str, str],
-         timeout: float) -> tuple[int | None, str | None]:
-    """POST once: (status code, error) — error is None only for a 2xx."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            status = int(response.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, type(reason).__name__
-    return status, None if 200 <= status < 300 else f"HTTP {status}"
 
 
 def backoff(failures: int, base: float, cap: float) -> float:
@@ -145,6 +119,11 @@ class DeliveryWorker:
         endpoint = self.webhooks.get(endpoint_id)
         if endpoint.status != "active":
             return 0
+        with Poster(endpoint.url, self.timeout) as poster:
+            return self._send(conn, endpoint, poster)
+
+    def _send(self, conn: Connection[Any], endpoint: Endpoint, poster: Poster) -> int:
+        endpoint_id = endpoint.id
         secret, scope = self.webhooks.secret(conn, endpoint_id), endpoint.parsed_scope()
         if self._ledger_id is None:
             self._ledger_id = ledger_id_of(conn, self.store)
@@ -168,11 +147,11 @@ class DeliveryWorker:
                        "Ledger-Position": str(row.position),
                        SIGNATURE_HEADER: signature_header(secret, body)}
             started = time.monotonic()
-            status, error = post(endpoint.url, body, headers, self.timeout)
+            status, error = poster.post(body, headers)
             elapsed = int((time.monotonic() - started) * 1000)
-            self.webhooks.record(conn, endpoint_id, row.position, status_code=status,
-                                 error=error, duration_ms=elapsed, delivered=error is None)
             if error is not None:
+                self.webhooks.record(conn, endpoint_id, row.position, status_code=status,
+                                     error=error, duration_ms=elapsed, delivered=False)
                 failures = self.webhooks.get(endpoint_id).consecutive_failures + 1
                 retry = timedelta(seconds=backoff(failures, self.backoff_base,
                                                   self.backoff_cap))
@@ -180,7 +159,8 @@ class DeliveryWorker:
                 log.info("webhook delivery failed", endpoint=str(endpoint_id),
                          position=row.position, status=status, error=error)
                 return sent
-            if not self.webhooks.advance(conn, endpoint_id, position, row.position):
+            if not self.webhooks.delivered(conn, endpoint_id, position, row.position,
+                                           status_code=status, duration_ms=elapsed):
                 return sent  # replayed meanwhile: the next pass starts from there
             position = skip_to = row.position
             sent += 1

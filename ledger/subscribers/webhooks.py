@@ -206,6 +206,19 @@ class WebhookStore:
             " duration_ms, delivered) VALUES (%s, %s, %s, %s, %s, %s)"),
             (endpoint_id, position, status_code, error, duration_ms, delivered))
 
+    def delivered(self, conn: Connection[Any], endpoint_id: UUID, old: int, position: int, *,
+                  status_code: int | None, duration_ms: int) -> bool:
+        """Note a delivered event and move the position from ``old`` past it, in one
+        statement (one commit per event, not two); False if someone else moved it."""
+        row = conn.execute(self.q(
+            "WITH attempt AS (INSERT INTO {s}.webhook_attempts (endpoint_id, position,"
+            " status_code, error, duration_ms, delivered) VALUES (%s, %s, %s, NULL, %s, true))"
+            " UPDATE {s}.webhook_endpoints SET position = %s, failing_since = NULL,"
+            " consecutive_failures = 0 WHERE id = %s AND position = %s RETURNING id"),
+            (endpoint_id, position, status_code, duration_ms, position, endpoint_id, old)
+        ).fetchone()
+        return row is not None
+
     def advance(self, conn: Connection[Any], endpoint_id: UUID, old: int, new: int) -> bool:
         """Move the position from ``old`` to ``new``; False if someone else moved it."""
         row = conn.execute(self.q(
