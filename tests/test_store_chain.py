@@ -176,3 +176,23 @@ def test_two_firms_are_independent_chains(database: DatabaseLocation) -> None:
     finally:
         drop_firm(database, first)
         drop_firm(database, second)
+
+
+def test_append_wakes_listeners_and_outdated_chain_functions_are_replaced(
+        firm_store: FirmStore) -> None:
+    """An install made by an earlier version (no version mark) is brought up to date
+    by ensure(), and the append function itself notifies the table's channel."""
+    s = sql.Identifier(firm_store.schema)
+    with firm_store.location.connect() as conn:
+        conn.execute(sql.SQL(
+            "CREATE OR REPLACE FUNCTION {s}.events_append(p_ids uuid[], p_versions bigint[],"
+            " p_topics text[], p_states bytea[]) RETURNS SETOF bigint LANGUAGE sql"
+            " AS 'SELECT NULL::bigint WHERE false'").format(s=s))
+    firm_store.ensure()
+    with firm_store.location.connect() as listener:
+        listener.execute("LISTEN events")
+        append(firm_store, 2)
+        woken = list(listener.notifies(timeout=5, stop_after=1))
+    assert woken and {n.channel for n in woken} == {"events"}
+    report = verify_chain(firm_store.location, firm_store.schema)
+    assert report.ok and report.checked == 2

@@ -97,6 +97,8 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
         if not self._is_installed(curs):
             for statement in self.chain_statements:
                 curs.execute(statement, prepare=False)
+        if not self._functions_current(curs):
+            # A new install, or one made by an earlier version (an upgrade needs the owner).
             for statement in ddl.chain_function_statements(
                 self.datastore.schema, self.events_table_name, self._ledger_id(curs)
             ):
@@ -114,15 +116,30 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
         return ledger_id
 
     def _is_installed(self, curs: Cursor[DictRow]) -> bool:
-        # The append function is created last, so its existence means all is there.
+        # The chain is registered last, so a registered chain means all is there.
         curs.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AND EXISTS (SELECT FROM pg_proc"
-            " WHERE proname = %s AND pronamespace = to_regnamespace(%s)) AS installed",
-            (f'"{self.datastore.schema}".chain_meta',
-             ddl.append_function_name(self.events_table_name), f'"{self.datastore.schema}"'),
+            "SELECT to_regclass(%s) IS NOT NULL AS installed",
+            (f'"{self.datastore.schema}".chain_meta',),
         )
         row = curs.fetchone()
+        if not (row and row["installed"]):
+            return False
+        curs.execute(SQL("SELECT EXISTS (SELECT FROM {s}.chain_meta WHERE table_name = %s)"
+                         " AS installed").format(s=Identifier(self.datastore.schema)),
+                     (self.events_table_name,))
+        row = curs.fetchone()
         return bool(row and row["installed"])
+
+    def _functions_current(self, curs: Cursor[DictRow]) -> bool:
+        # The append function is created last and carries the functions' version mark.
+        curs.execute(
+            "SELECT EXISTS (SELECT FROM pg_proc WHERE proname = %s"
+            " AND pronamespace = to_regnamespace(%s) AND strpos(prosrc, %s) > 0) AS current",
+            (ddl.append_function_name(self.events_table_name), f'"{self.datastore.schema}"',
+             ddl.CHAIN_FUNCTIONS_MARK),
+        )
+        row = curs.fetchone()
+        return bool(row and row["current"])
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(

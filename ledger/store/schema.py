@@ -25,6 +25,8 @@ from ledger.store.chain import EVENT_TAG, genesis_hash, length_prefixed
 
 FIRM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 APPEND_ONLY_SQLSTATE = "LA001"
+CHAIN_FUNCTIONS_MARK = "legal-ledger chain functions v2"
+"""Written into the append function's body: an install without it is re-created."""
 
 
 def schema_for_firm(firm: str) -> str:
@@ -115,7 +117,7 @@ def chain_function_statements(schema: str, table: str, ledger_id: UUID) -> list[
     The ledger id never changes once registered, so the hash prefix
     ``lp(tag) ‖ ledger_id`` and the genesis hash are written into the functions
     as constants: no lookup of ``chain_meta`` inside the serialised section.
-    Created last: the append function's existence marks a complete install.
+    Created last: the append function, carrying CHAIN_FUNCTIONS_MARK, marks them current.
     """
     return [
         *raw_insert_chaining_statements(schema, table, ledger_id),
@@ -203,6 +205,7 @@ def append_function_statement(schema: str, table: str, ledger_id: UUID) -> Compo
         " p_ids uuid[], p_versions bigint[], p_topics text[], p_states bytea[])"
         " RETURNS SETOF bigint LANGUAGE plpgsql SECURITY DEFINER"
         " SET search_path = pg_catalog AS $fn$ "
+        "/* {mark} */ "
         "DECLARE head record; prev bytea; pos bigint; ts timestamptz;"
         "  n integer := cardinality(p_ids); positions bigint[]; prevs bytea[]; hashes bytea[]; "
         "BEGIN "
@@ -247,6 +250,7 @@ def append_function_statement(schema: str, table: str, ledger_id: UUID) -> Compo
                  ledger_id, pos="pos", prev="prev", oid="p_ids[i]", ver="p_versions[i]",
                  topic="p_topics[i]", state="p_states[i]", ts="ts"),
              genesis=SQL(bytea_literal(genesis_hash(ledger_id))),
+             mark=SQL(CHAIN_FUNCTIONS_MARK),
              channel=Identifier(table.replace(".", "_")))
 
 
