@@ -56,6 +56,7 @@ from projections.rows import (
 APPLICATION_NAME = "BillingLedger"
 """The name the write side's application records under (tracking rows carry it)."""
 PAGE_EVENTS = 50_000
+FIRST_PAGE_EVENTS = 5_000
 
 Progress = Callable[[int], None]
 
@@ -165,20 +166,26 @@ def read_pages(store: FirmStore, start: int, topics: list[str], *, page: int,
                upto: int | None) -> Generator[Page, None, None]:
     """Pages of events after ``start`` up to the head (or ``upto``), each read in a
     background thread while the caller folds the one before: PostgreSQL streams
-    the next page while Python works (psycopg waits on the socket without the GIL)."""
+    the next page while Python works (psycopg waits on the socket without the GIL).
 
-    def read(after: int, read: Any) -> Page | None:
+    Large pages start small and double: nothing overlaps the first page's read
+    nor the last one's write, so a short catch-up would otherwise be one page
+    done step after step."""
+    size = page if page < 8 * FIRST_PAGE_EVENTS else FIRST_PAGE_EVENTS
+
+    def read(after: int, size: int, read: Any) -> Page | None:
         head = upto if upto is not None else head_position(store)
         if after >= head:
             return None
-        end = min(after + page, head)
+        end = min(after + size, head)
         return end, read_events(read, store, after, end, topics)
 
     with store.location.connect() as conn, ThreadPoolExecutor(
             1, thread_name_prefix="read-model-reader") as reader:
-        ahead = reader.submit(read, start, conn)
+        ahead = reader.submit(read, start, size, conn)
         while (found := ahead.result()) is not None:
-            ahead = reader.submit(read, found[0], conn)
+            size = min(2 * size, page)
+            ahead = reader.submit(read, found[0], size, conn)
             yield found
 
 
