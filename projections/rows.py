@@ -93,11 +93,12 @@ def _copy_text(value: str) -> str:
 
 def _text_array(values: list[str | None]) -> str:
     """A one-dimensional ``text[]`` value as COPY text."""
-    if any(v is None or '"' in v or "\\" in v for v in values):
+    if any(v is not None and ('"' in v or "\\" in v) for v in values):
         items = ["NULL" if v is None else '"' + _ARRAY_QUOTE.sub(r"\\\1", v) + '"'
                  for v in values]
-        return _copy_text("{" + ",".join(items) + "}")
-    return _copy_text('{"' + '","'.join(values) + '"}')  # type: ignore[arg-type]
+    else:
+        items = ["NULL" if v is None else '"' + v + '"' for v in values]
+    return _copy_text("{" + ",".join(items) + "}")
 
 
 def _value_code(var: str, sql_type: str) -> str:
