@@ -38,6 +38,8 @@ import binascii
 import hmac
 import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -57,6 +59,21 @@ NONCE_KEY_TAG = b"legal-ledger/nonce-key/v1"
 
 def lp(data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + data
+
+
+_FIELD_TAG_LP = lp(FIELD_TAG)
+_INT64 = struct.Struct(">q")
+
+
+@lru_cache(maxsize=4096)
+def _client_uuid(text: str) -> UUID:
+    """Client ids repeat across a ledger's sealed values: parse each one once."""
+    return UUID(text)
+
+
+@lru_cache(maxsize=4096)
+def _aad_suffix(client_id: UUID, key_version: int, name: str) -> bytes:
+    return client_id.bytes + _INT64.pack(key_version) + lp(name.encode())
 
 
 def int64(n: int) -> bytes:
@@ -91,15 +108,14 @@ class FieldContext:
         self.originator_id = originator_id
         self.originator_version = originator_version
         self.topic = topic
-        self.prefix = (lp(FIELD_TAG) + ledger_id.bytes + originator_id.bytes
-                       + int64(originator_version) + lp(topic.encode()))
+        self.prefix = b"".join((_FIELD_TAG_LP, ledger_id.bytes, originator_id.bytes,
+                                _INT64.pack(originator_version), lp(topic.encode())))
 
     def aad(self, client_id: UUID, key_version: int, name: str) -> bytes:
-        return self.prefix + client_id.bytes + int64(key_version) + lp(name.encode())
+        return self.prefix + _aad_suffix(client_id, key_version, name)
 
 
-@dataclass(frozen=True)
-class SealedValue:
+class SealedValue(NamedTuple):
     """A parsed sealed value: which key, and the sealed bytes."""
 
     client_id: UUID
@@ -115,7 +131,7 @@ def parse(value: str, name: str) -> SealedValue:
     try:
         client, version, b64 = value[len(PREFIX):].split(":", 2)
         blob = base64.b64decode(b64, validate=True)
-        parsed = SealedValue(UUID(client), int(version), blob)
+        parsed = SealedValue(_client_uuid(client), int(version), blob)
     except (ValueError, binascii.Error):
         raise SealedFieldError(f"field {name!r} is not a well-formed sealed value",
                                field=name) from None
