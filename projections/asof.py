@@ -25,8 +25,8 @@ from ledger.store.firm import FirmStore
 from projections.events import decoders
 from projections.folds_directory import DIRECTORY
 from projections.model import ReadModel
+from projections.reading import APPLICATION_NAME
 from projections.rows import MemoryReader, Rows
-from projections.tracking import APPLICATION_NAME
 
 EventRow = tuple[int, UUID, int, str, bytes]
 

@@ -34,7 +34,8 @@ from ledger.settings import Settings
 from ledger.store.firm import FirmStore
 from projections import query, render
 from projections.catalog import MODELS, models_named
-from projections.tracking import APPLICATION_NAME, catch_up, head_position, open_view
+from projections.reading import APPLICATION_NAME, head_position
+from projections.tracking import catch_up, open_view
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 

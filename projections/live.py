@@ -23,8 +23,8 @@ from psycopg.sql import SQL, Identifier
 from ledger.store.firm import FirmStore
 from projections.events import from_domain_event, slim_for_topic
 from projections.model import ReadModel
+from projections.reading import APPLICATION_NAME
 from projections.tracking import (
-    APPLICATION_NAME,
     LedgerReader,
     ReadModelRecorder,
     apply_one,

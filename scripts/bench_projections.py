@@ -36,7 +36,8 @@ from ledger.store.recorder import ChainedApplicationRecorder
 from projections import events as ev
 from projections import query
 from projections.catalog import MODELS
-from projections.tracking import catch_up, head_position
+from projections.reading import head_position
+from projections.tracking import catch_up
 
 ENCODE = msgspec.json.Encoder(order="sorted").encode
 ENTRIES_PER_MONTH = 20

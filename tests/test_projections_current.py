@@ -5,7 +5,8 @@ from __future__ import annotations
 from commands.service import BillingService
 from ledger.store.firm import FirmStore
 from projections.catalog import MODELS
-from projections.tracking import catch_up, head_if_current, head_position
+from projections.reading import head_if_current, head_position
+from projections.tracking import catch_up
 from tests.billing_fixtures import client, service, set_up_firm  # noqa: F401 (fixture)
 
 

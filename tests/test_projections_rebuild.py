@@ -15,7 +15,8 @@ from commands.service import BillingService
 from ledger.store.firm import FirmStore
 from projections.catalog import MODELS
 from projections.live import live_runners, wait_for
-from projections.tracking import APPLICATION_NAME, catch_up, open_view, split_models
+from projections.reading import APPLICATION_NAME
+from projections.tracking import catch_up, open_view, split_models
 from tests.billing_fixtures import service  # noqa: F401 - fixture
 from tests.test_reports_scenario import record_quarter
 
