@@ -9,9 +9,11 @@ their own, so the ratios are meaningful even where absolute figures are noise:
    chain and per-client field sealing together (see ``bench_app_path``).
 
 Each cell is measured ``--rounds`` times, alternating the kinds, and the median
-is printed, so drift on a shared machine hits both alike.
+is printed, so drift on a shared machine hits both alike. Then ``verify`` over a
+filled ledger, and the read side over a ledger of billing events: a rebuild of
+every read model and an as-of statement (see ``bench_projections``).
 Usage: scripts/bench [--seconds S] [--rounds R] [--writers 1,2,4,8] [--batches 1,100]
-                     [--tables store,app] [--verify-events N]
+                     [--tables store,app] [--verify-events N] [--read-events N]
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from ledger.store.recorder import ChainedApplicationRecorder
 from ledger.verify import verify_chain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_app_path  # a sibling script module
+import bench_app_path  # sibling script modules
+import bench_projections
 
 PAYLOAD = b'{"actor":"tk-1","minutes":42,"narrative_enc":"' + b"x" * 160 + b'"}'
 TOPIC = "ledger.domain.events:TimeLogged"
@@ -141,6 +144,8 @@ def main() -> int:
     parser.add_argument("--batches", default="1,100", help="events per transaction")
     parser.add_argument("--tables", default="store,app", help="which append tables")
     parser.add_argument("--verify-events", type=int, default=1_000_000)
+    parser.add_argument("--read-events", type=int, default=1_000_000,
+                        help="billing events for the rebuild and as-of figures (0: skip)")
     args = parser.parse_args()
     location = locate_database(Settings())
     url = location.url
@@ -198,6 +203,14 @@ def main() -> int:
         print(f"verify: {report.checked:,} events in {verify_s:.2f} s ="
               f" {report.checked / verify_s:,.0f} ev/s"
               f" (a bare ordered scan of the same rows: {scanned / scan_s:,.0f} rows/s)")
+    if args.read_events:
+        print()
+        read_store = FirmStore(location, "bench_read")
+        try:
+            bench_projections.measure(read_store, args.read_events)
+        finally:
+            with location.connect() as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{read_store.schema}" CASCADE')
     return 0
 
 

@@ -75,7 +75,8 @@ def client_events(w: Writer) -> Iterator[StoredEvent]:
                   originator_topic="ledger.domain.matter:Matter")
     for month in range(1, MONTHS + 1):
         start = date(2025, month, 1)
-        lines, sources = [], []
+        lines: list[dict[str, Any]] = []
+        sources: list[str] = []
         for n in range(ENTRIES_PER_MONTH):
             entry, on = uuid4(), start + timedelta(days=n % 27)
             if n % 10 == 9:
@@ -153,20 +154,28 @@ def main() -> int:
                              "rebuild` chooses, two for a large ledger)")
     args = parser.parse_args()
     store = FirmStore(locate_database(Settings()), args.firm)
-    if not args.reuse:
+    measure(store, args.events, reuse=args.reuse, repeats=args.repeats,
+            processes=args.processes)
+    return 0
+
+
+def measure(store: FirmStore, events: int, *, reuse: bool = False, repeats: int = 20,
+            processes: int | None = None) -> None:
+    """Fill ``store`` to ``events`` events, rebuild every read model, time as-of reads."""
+    if not reuse:
         with store.location.connect() as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
     store.ensure()
-    if head_position(store) < args.events:
-        fill(store, args.events - head_position(store))
+    if head_position(store) < events:
+        fill(store, events - head_position(store))
     with store.location.connect() as conn:
         conn.execute(f'ANALYZE "{store.schema}".events')
     n = head_position(store)
     started = time.perf_counter()
-    catch_up(store, list(MODELS.values()), rebuild=True, processes=args.processes)
+    catch_up(store, list(MODELS.values()), rebuild=True, processes=processes)
     took = time.perf_counter() - started
     print(f"rebuild of all read models: {n} events in {took:.1f} s = {n / took:,.0f} events/s"
-          f" ({args.processes or 'default'} processes)")
+          f" ({processes or 'default'} processes)")
 
     with store.location.connect() as conn:
         client_id, = conn.execute(
@@ -176,17 +185,16 @@ def main() -> int:
         middle, = conn.execute(
             f'SELECT recorded_at FROM "{store.schema}".events WHERE notification_id = %s',
             (n // 2,)).fetchone() or (None,)
+    assert client_id is not None, "the ledger has a client"
     timings = []
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         t0 = time.perf_counter()
         report = query.statement_report(store, client_id, date(2025, 1, 1), date(2025, 3, 31),
                                         as_of=middle)
         timings.append((time.perf_counter() - t0) * 1000)
     print(f"as-of Q1 statement for one client ({len(report['lines'])} lines, as of position "
           f"{report['position']} of {n}): median {statistics.median(timings):.1f} ms, "
-          f"max {max(timings):.1f} ms over {args.repeats}")
-    return 0
-
+          f"max {max(timings):.1f} ms over {repeats}", flush=True)
 
 if __name__ == "__main__":
     raise SystemExit(main())
