@@ -42,6 +42,7 @@ from ledger.verify import verify_chain
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_app_path  # sibling script modules
 import bench_projections
+from bench_writers import Figures, run_writers
 
 PAYLOAD = b'{"actor":"tk-1","minutes":42,"narrative_enc":"' + b"x" * 160 + b'"}'
 TOPIC = "ledger.domain.events:TimeLogged"
@@ -83,24 +84,6 @@ def writer(url: str, kind: str, firm: str, batch: int, seconds: float,
     out.put((count, latencies))
 
 
-def run_appends(url: str, kind: str, firm: str, writers: int, batch: int,
-                seconds: float) -> tuple[float, float, float]:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=writer, args=(url, kind, firm, batch, seconds, queue))
-             for _ in range(writers)]
-    for p in procs:
-        p.start()
-    results = [queue.get() for _ in procs]
-    for p in procs:
-        p.join()
-    total = sum(r[0] for r in results)
-    latencies = sorted(x for r in results for x in r[1])
-    p50 = latencies[len(latencies) // 2] * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return total / seconds, p50, p99
-
-
 def fill(url: str, firm: str, count: int) -> None:
     recorder = make_recorder(url, "chained", firm)
     batch = 1000
@@ -109,7 +92,6 @@ def fill(url: str, firm: str, count: int) -> None:
                                 for _ in range(batch)])
 
 
-Figures = tuple[float, float, float]  # events/s, p50 ms, p99 ms
 Runner = Callable[[str, int, int], Figures]  # (kind, writers, batch) -> figures
 
 
@@ -161,13 +143,13 @@ def main() -> int:
     def store_runner(kind: str, w: int, batch: int) -> Figures:
         firm = f"bench_{kind}"
         prepare(url, kind, firm)
-        return run_appends(url, kind, firm, w, batch, args.seconds)
+        return run_writers(writer, url, kind, firm, w, batch, args.seconds)
 
     def app_runner(kind: str, w: int, batch: int) -> Figures:
         firm = f"bench_app_{kind}"
         bench_app_path.prepare(url, kind, firm)
         try:
-            return bench_app_path.run(url, kind, firm, w, batch, args.seconds)
+            return run_writers(bench_app_path.writer, url, kind, firm, w, batch, args.seconds)
         finally:
             bench_app_path.drop(url, firm)
 

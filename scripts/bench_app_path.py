@@ -98,24 +98,6 @@ def writer(url: str, kind: str, firm: str, batch: int, seconds: float,
     out.put((count, latencies))
 
 
-def run(url: str, kind: str, firm: str, writers: int, batch: int,
-        seconds: float) -> tuple[float, float, float]:
-    """Events/s over all writers, and p50/p99 save latency in ms."""
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=writer, args=(url, kind, firm, batch, seconds, queue))
-             for _ in range(writers)]
-    for p in procs:
-        p.start()
-    results = [queue.get() for _ in procs]
-    for p in procs:
-        p.join()
-    latencies = sorted(x for r in results for x in r[1])
-    p50 = latencies[len(latencies) // 2] * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return sum(r[0] for r in results) / seconds, p50, p99
-
-
 def drop(url: str, firm: str) -> None:
     store = FirmStore(DatabaseLocation(url, False), firm)
     with store.location.connect() as conn:
