@@ -171,14 +171,18 @@ class Writer:
             return []
         return [str(r[0]) for r in rows]
 
-    def open_balance(self, invoice_id: str) -> int:
+    def invoice(self, invoice_id: str) -> Invoice | None:
+        """The invoice as stored now (None when unknown or the server is unreachable)."""
         try:
-            found = Context(self.open_service().app).find(UUID(invoice_id), Invoice)
+            return Context(self.open_service().app).find(UUID(invoice_id), Invoice)
         except Exception as exc:
             if not is_infrastructure(exc):
                 raise
             self.reset()
-            return 0
+            return None
+
+    def open_balance(self, invoice_id: str) -> int:
+        found = self.invoice(invoice_id)
         return found.open_balance_minor if found is not None else 0
 
     # -- the plan ---------------------------------------------------------------
@@ -301,14 +305,7 @@ class Writer:
                        paid_on=rng.choice([self._day(rng), end]))
 
     def _client_of(self, shared_invoice: list[dict[str, Any]]) -> str:
-        invoice_id = shared_invoice[0]["invoice_id"]
-        try:
-            found = Context(self.open_service().app).find(UUID(invoice_id), Invoice)
-        except Exception as exc:
-            if not is_infrastructure(exc):
-                raise
-            self.reset()
-            found = None
+        found = self.invoice(shared_invoice[0]["invoice_id"])
         if found is None or found.client_id is None:
             return self.fixture.clients[0]
         return str(found.client_id)
