@@ -35,7 +35,7 @@ from commands.auth import Principal, require_grant
 from commands.decision import Handler
 from commands.errors import ConcurrentUpdateError, IdempotencyConflictError
 from commands.ledger_app import BillingLedger, Context, ledger_env
-from commands.trust_service import TrustCommands
+from commands.trust.service import TrustCommands
 from ledger.domain.command_record import CommandRecord, ResultData
 from ledger.domain.invoice import Invoice, InvoiceDrafted
 from ledger.domain.payment import Payment, PaymentReceived

@@ -26,6 +26,8 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent, Transcoder
 from eventsourcing.utils import get_topic, resolve_topic
 
+import ledger.domain.moved  # noqa: F401 - moved classes keep their stored topics
+
 TRANSCODER_TOPIC = "ledger.codec:MsgspecTranscoder"
 MAPPER_TOPIC = "ledger.codec:TypedMapper"
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from commands import cli
+from ledger.cli import billing as cli
+from ledger.cli.verbs import Verbs
 from commands.service import BillingService
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
@@ -35,14 +36,14 @@ def test_demo_scenario_prints_each_clients_balance(service: BillingService) -> N
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="ledger")
     root.add_argument("--firm")
-    cli.register(root.add_subparsers(dest="verb", required=True))
+    cli.register(Verbs(root.add_subparsers(dest="verb", required=True)))
     return root
 
 
 def run(firm_store: FirmStore, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
     args = parser().parse_args(["--firm", firm_store.firm, *argv, "--json"])
     settings = Settings()
-    import commands.cli as module
+    import ledger.cli.billing as module
 
     original = module._service
     module._service = lambda a, s: BillingService(firm_store)  # type: ignore[assignment]

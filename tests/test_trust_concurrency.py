@@ -14,10 +14,10 @@ from uuid import UUID
 import pytest
 
 from commands.service import BillingService
-from ledger.domain.trust_errors import TrustOverdraftError
+from ledger.domain.trust.errors import TrustOverdraftError
 from ledger.store.firm import FirmStore
-from projections import trust_reports as r
-from projections.trust_books import load_books
+from projections.trust import reports as r
+from projections.trust.books import load_books
 from tests.billing_fixtures import (
     ADMIN,
     draft,

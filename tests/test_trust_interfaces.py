@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import ledger.cli
-import projections.trust_cli
+import ledger.cli.trust
+import ledger.cli.trust_reports
 from commands.service import BillingService
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
@@ -27,8 +28,8 @@ STATEMENT = """date,description,amount_minor,reference
 def test_trust_verbs(service: BillingService, firm_store: FirmStore,  # noqa: F811
                      capsys: pytest.CaptureFixture[str], tmp_path: Path,
                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ledger.cli, "open_store", lambda *a, **k: firm_store)
-    monkeypatch.setattr(projections.trust_cli, "_store", lambda *a, **k: firm_store)
+    monkeypatch.setattr(ledger.cli.trust, "open_store", lambda *a, **k: firm_store)
+    monkeypatch.setattr(ledger.cli.trust_reports, "_store", lambda *a, **k: firm_store)
     f = firm_with_trust(service)
 
     def run(*argv: str) -> Any:

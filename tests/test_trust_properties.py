@@ -19,11 +19,11 @@ from uuid import UUID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commands import trust_models as t
 from commands.service import BillingService
+from commands.trust import models as t
 from ledger.errors import LedgerError
-from projections import trust_reports as r
-from projections.trust_books import load_books
+from projections.trust import reports as r
+from projections.trust.books import load_books
 from tests.billing_fixtures import (
     ADMIN,
     key,

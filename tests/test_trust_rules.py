@@ -9,12 +9,12 @@ from uuid import uuid4
 import pytest
 
 from commands import models as m
-from commands import trust_models as t
 from commands.auth import Principal
 from commands.errors import AccessDeniedError, InvalidCommandError
 from commands.service import BillingService
+from commands.trust import models as t
 from ledger.domain import errors as e
-from ledger.domain import trust_errors as te
+from ledger.domain.trust import errors as te
 from ledger.errors import LedgerError
 from tests.billing_fixtures import (
     ADMIN,

@@ -31,12 +31,12 @@ from typing import Any
 import pytest
 
 from commands import models as m
-from commands import trust_models as t
 from commands.service import BillingService
-from ledger.domain.trust_errors import TrustPeriodClosedError
+from commands.trust import models as t
+from ledger.domain.trust.errors import TrustPeriodClosedError
 from ledger.store.firm import FirmStore
-from projections import trust_reports as r
-from projections.trust_books import load_books
+from projections.trust import reports as r
+from projections.trust.books import load_books
 from tests.billing_fixtures import (
     ADMIN,
     draft,

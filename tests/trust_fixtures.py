@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from commands import models as m
-from commands import trust_models as t
 from commands.service import BillingService
+from commands.trust import models as t
 from tests.billing_fixtures import ADMIN, key, set_up_firm, timekeeper
 
 

@@ -25,13 +25,13 @@ from psycopg.sql import SQL, Identifier
 
 from commands.service import BillingService
 from ledger import __version__
-from ledger.api import problems, routes_audit, routes_commands, routes_queries, trust_routes
+from ledger.api import problems, routes_audit, routes_commands, routes_queries, trust
 from ledger.api.access_log import AccessLog, NoAccessLog
 from ledger.api.keys import Caller, KeyStore
 from ledger.api.security import ME, allow, state_of
 from ledger.api.state import ApiConfig, ApiState
+from ledger.api.subscribers import router as subscribers_router
 from ledger.store.firm import FirmStore
-from ledger.subscribers.http import router as subscribers_router
 from projections.catalog import MODELS
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
@@ -152,6 +152,6 @@ def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
     app.include_router(routes_commands.router())
     app.include_router(routes_queries.r)
     app.include_router(routes_audit.r)
-    app.include_router(trust_routes.router())
+    app.include_router(trust.router())
     app.include_router(subscribers_router())
     return app

@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from eventsourcing.utils import get_topic
 from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 
@@ -86,8 +87,7 @@ class Page:
 
 _PAYLOAD = msgspec.json.Decoder(dict[str, Any])
 _ENCODER = msgspec.json.Encoder()
-TOPIC_BY_NAME: dict[str, str] = {
-    cls.__name__: f"{cls.__module__}:{cls.__qualname__}" for cls in EVENT_CATALOG}
+TOPIC_BY_NAME: dict[str, str] = {cls.__name__: get_topic(cls) for cls in EVENT_CATALOG}
 
 
 def encode(event: FeedEvent) -> bytes:

@@ -31,9 +31,9 @@ from uuid import UUID
 import psycopg
 
 from commands import models as m
-from commands import trust_models as t
 from commands.auth import Principal
 from commands.service import BillingService
+from commands.trust import models as t
 from ledger.database import DatabaseLocation, start_embedded, stop_embedded
 from ledger.store.firm import FirmStore
 from tests.harness.checker import Verdict, check

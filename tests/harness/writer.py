@@ -31,11 +31,11 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from commands import models as m
-from commands import trust_models as t
 from commands.auth import Principal
 from commands.errors import ConcurrentUpdateError
 from commands.ledger_app import Context
 from commands.service import BillingService
+from commands.trust import models as t
 from ledger.database import DatabaseLocation
 from ledger.domain.invoice import Invoice, InvoiceIssued
 from ledger.errors import DatabaseUnavailableError, LedgerError

@@ -28,9 +28,9 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from ledger.codec import MsgspecTranscoder, TypedMapper
-from ledger.domain import trust_events as ev
 from ledger.domain.payment import PaymentReceived
-from ledger.domain.trust_reconcile import JournalItem
+from ledger.domain.trust import events as ev
+from ledger.domain.trust.reconcile import JournalItem
 from ledger.store.firm import FirmStore
 from projections.asof import position_at
 

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from commands import trust_models as t
+from commands.trust import models as t
 from ledger.api.http import record_reads, respond
 from ledger.api.routes_commands import CommandAccepted, CommandRoute, make_endpoint
 from ledger.api.routes_queries import AsOf, On, utc
@@ -36,8 +36,8 @@ from ledger.api.security import (
     gate_for,
     state_of,
 )
-from projections import trust_reports as r
-from projections.trust_books import TrustBooks, load_books
+from projections.trust import reports as r
+from projections.trust.books import TrustBooks, load_books
 
 A = "/v1/trust/accounts/{account_id}"
 TRUST_ROUTES: list[CommandRoute] = [

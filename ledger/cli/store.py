@@ -1,46 +1,19 @@
-"""The ``ledger`` command line: a thin shell over the kernel and the handlers.
-
-Every verb works on one firm's ledger, chosen with ``--firm`` or ``LEDGER_FIRM``.
-Exit codes: 0 success, 1 verification found damage, 2 a refused or failed command.
-"""
+"""Verbs of the store itself: ``info``, ``verify``, ``demo`` and ``db init|start|stop``."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
-from ledger import __version__
+from ledger.cli.output import emit, open_store
+from ledger.cli.verbs import Verbs
 from ledger.database import locate_database, stop_embedded
 from ledger.errors import LedgerError
-from ledger.logs import configure_logging
 from ledger.progress import ProgressLine
 from ledger.settings import Settings
-from ledger.store.firm import FirmStore
-from ledger.store.schema import schema_for_firm
 from ledger.verify import KnownHead, VerificationReport, verify_chain
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def open_store(args: argparse.Namespace, settings: Settings, *, create: bool = True) -> FirmStore:
-    """The firm's store, created on first use (schema, tables, triggers, role)."""
-    firm = args.firm or settings.firm
-    schema_for_firm(firm)  # refuse a bad name before starting or reaching any server
-    store = FirmStore(locate_database(settings), firm, pool_size=settings.pool_size)
-    if create:
-        store.ensure()
-    return store
-
-
-def emit(args: argparse.Namespace, data: dict[str, Any], lines: Sequence[str]) -> None:
-    if getattr(args, "json", False):
-        print(json.dumps(data, indent=2, default=str, sort_keys=True))
-    else:
-        for line in lines:
-            print(line)
 
 
 def cmd_info(args: argparse.Namespace, settings: Settings) -> int:
@@ -152,23 +125,18 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             print(line)
     report = verify_chain(store.location, store.schema, store.events_table)
     print_report(args, report)
+    if store.location.embedded:
+        print(f"the embedded PostgreSQL is still running (data in {settings.embedded_pgdata}); "
+              "stop it with: ledger db stop")
     return 0 if report.ok else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ledger", description="Event-sourced, hash-chained billing ledger for law firms."
-    )
-    parser.add_argument("--version", action="version", version=f"ledger {__version__}")
-    parser.add_argument("--firm", help="firm whose ledger to use (default: LEDGER_FIRM or "
-                        "'default')")
-    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-
-    info = sub.add_parser("info", help="show the database, schema, table and chain head")
+def register(verbs: Verbs) -> None:
+    info = verbs.verb("info", "show the database, schema, table and chain head")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=cmd_info)
 
-    verify = sub.add_parser("verify", help="recompute the hash chain from genesis")
+    verify = verbs.verb("verify", "recompute the hash chain from genesis")
     verify.add_argument("--json", action="store_true", help="print JSON")
     verify.add_argument("--head", metavar="POSITION:HASH",
                         help="a head known from earlier (e.g. from 'ledger info'): detects a "
@@ -184,76 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "signed with (default: the firm's key file when present)")
     verify.set_defaults(handler=cmd_verify)
 
-    demo = sub.add_parser("demo", help="record a realistic quarter of billing, then verify")
-    demo.set_defaults(handler=cmd_demo)
+    verbs.verb("demo", "record a realistic quarter of billing, then verify").set_defaults(
+        handler=cmd_demo)
 
-    db = sub.add_parser("db", help="database set-up and the embedded server")
-    db_sub = db.add_subparsers(dest="db_verb", metavar="ACTION", required=True)
-    init = db_sub.add_parser("init", help="create schema, tables, triggers and the app role")
+    db = verbs.group("db")
+    init = db.add_parser("init", help="create schema, tables, triggers and the app role")
     init.add_argument("--json", action="store_true", help="print JSON")
     init.set_defaults(handler=cmd_db_init)
-    db_sub.add_parser("start", help="start (or reuse) the embedded server").set_defaults(
+    db.add_parser("start", help="start (or reuse) the embedded server").set_defaults(
         handler=cmd_db_start)
-    db_sub.add_parser("stop", help="stop the embedded server").set_defaults(handler=cmd_db_stop)
-
-    for register in extension_registrars():
-        register(sub)
-    return parser
-
-
-def extension_registrars() -> list[Callable[[Any], None]]:
-    """Verbs of the write and read sides (the shell is the only place that joins them)."""
-    registrars: list[Callable[[Any], None]] = []
-    try:
-        from commands.cli import register as register_commands  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        registrars.append(register_commands)
-    try:
-        from projections.cli import register as register_projections  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        registrars.append(register_projections)
-    try:
-        from commands.trust_cli import register as register_trust
-        from projections.trust_cli import register as register_trust_reports
-    except ImportError:
-        pass
-    else:
-        registrars += [register_trust, register_trust_reports]
-    from ledger.proof.cli import register as register_proofs
-
-    registrars.append(register_proofs)
-    from ledger.crypto.cli import register as register_crypto
-
-    registrars.append(register_crypto)
-    try:
-        from ledger.api.cli import register as register_api
-    except ImportError:
-        pass
-    else:
-        registrars.append(register_api)
-    try:
-        from ledger.subscribers.cli import register as register_subscribers
-    except ImportError:
-        pass
-    else:
-        registrars.append(register_subscribers)
-    return registrars
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Handler = args.handler
-    try:
-        return handler(args, settings)
-    except LedgerError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    db.add_parser("stop", help="stop the embedded server").set_defaults(handler=cmd_db_stop)

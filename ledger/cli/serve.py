@@ -1,7 +1,7 @@
 """Command-line verbs of the HTTP shell: ``serve``, ``keys``, ``access who|what``,
 ``time import``.
 
-``register(subparsers)`` adds them to the ``ledger`` command line; ``access``
+``register(verbs)`` adds them to the ``ledger`` command line; ``access``
 and ``time`` groups made by the billing verbs are extended, not replaced. Every
 verb takes ``--json``. A key's token is printed once, by ``keys create``, and
 never again (only its SHA-256 is stored).
@@ -18,24 +18,14 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger.cli.output import emit, open_store
+from ledger.cli.verbs import Verbs
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
-
-
-def _group(subparsers: Any, name: str, help_text: str) -> Any:
-    """The sub-verbs of an existing group (e.g. ``access``), or a new group."""
-    parser = subparsers.choices.get(name)
-    if parser is None:
-        parser = subparsers.add_parser(name, help=help_text)
-        return parser.add_subparsers(dest=f"{name}_verb", metavar="ACTION", required=True)
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return parser.add_subparsers(dest=f"{name}_verb", metavar="ACTION", required=True)
 
 
 def moment(text: str) -> datetime:
@@ -50,7 +40,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from ledger.api import ApiConfig, create_app
-    from ledger.cli import open_store
 
     store = open_store(args, settings)
     app = create_app(store, ApiConfig(follow_projections=not args.no_follow,
@@ -64,7 +53,6 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _keys(args: argparse.Namespace, settings: Settings) -> Any:
     from ledger.api.keys import KeyStore
-    from ledger.cli import open_store
 
     keys = KeyStore(open_store(args, settings))
     keys.ensure()
@@ -72,7 +60,6 @@ def _keys(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.cli import emit
 
     token, key = _keys(args, settings).create(args.principal, args.role,
                                               created_by=args.created_by,
@@ -84,7 +71,6 @@ def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.cli import emit
 
     key = _keys(args, settings).revoke(UUID(args.key_id), revoked_by=args.created_by)
     emit(args, key.as_dict(), [f"key {key.key_id} revoked at {key.revoked_at}"])
@@ -92,7 +78,6 @@ def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.cli import emit
 
     listed = [k.as_dict() for k in _keys(args, settings).list()]
     emit(args, {"keys": listed},
@@ -102,7 +87,6 @@ def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_accesses(args: argparse.Namespace, body: dict[str, Any], head: str) -> None:
-    from ledger.cli import emit
 
     lines = [head] + [f"{a['accessed_at']}  {a['principal_id']:20} {a['what']:14} "
                       f"client={a['client_id']} matter={a['matter_id']} "
@@ -113,7 +97,6 @@ def _print_accesses(args: argparse.Namespace, body: dict[str, Any], head: str) -
 
 def cmd_access_who(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.api.breach import who_accessed
-    from ledger.cli import open_store
 
     body = who_accessed(open_store(args, settings), UUID(args.client), args.start, args.end)
     readers = ", ".join(f"{p['principal_id']} ({p['reads']})" for p in body["principals"])
@@ -123,7 +106,6 @@ def cmd_access_who(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_access_what(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.api.breach import what_accessed
-    from ledger.cli import open_store
 
     body = what_accessed(open_store(args, settings), args.principal, args.start, args.end)
     _print_accesses(args, body, f"{len(body['accesses'])} reads of "
@@ -164,9 +146,8 @@ def _key_for(n: int, row: dict[str, Any]) -> str:
 def cmd_time_import(args: argparse.Namespace, settings: Settings) -> int:
     """Validate every row first (nothing recorded if one is bad), then record each."""
     from commands import models as m
-    from commands.cli import principal_from
     from commands.service import BillingService
-    from ledger.cli import emit, open_store
+    from ledger.cli.billing import principal_from
 
     rows = read_entries(Path(args.file))
     commands = []
@@ -198,9 +179,9 @@ def cmd_time_import(args: argparse.Namespace, settings: Settings) -> int:
     return 2 if failed else 0
 
 
-def register(subparsers: Any) -> None:
+def register(verbs: Verbs) -> None:
     """Add ``serve``, ``keys``, ``access who|what`` and ``time import``."""
-    serve = subparsers.add_parser("serve", help="run the HTTP API (OpenAPI at /openapi.json)")
+    serve = verbs.verb("serve", "run the HTTP API (OpenAPI at /openapi.json)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-follow", action="store_true",
@@ -209,7 +190,7 @@ def register(subparsers: Any) -> None:
                        help="events read models may lag before /readyz fails")
     serve.set_defaults(handler=cmd_serve)
 
-    keys = _group(subparsers, "keys", "API keys (bearer tokens, stored hashed)")
+    keys = verbs.group("keys")
     create = keys.add_parser("create", help="create a key; its token is shown once")
     create.add_argument("--principal", required=True)
     create.add_argument("--role", required=True, choices=["firm_admin", "billing_clerk",
@@ -226,7 +207,7 @@ def register(subparsers: Any) -> None:
         _json_flag(parser)
         parser.set_defaults(handler=handler)
 
-    access = _group(subparsers, "access", "access grants and breach-scope reports")
+    access = verbs.group("access")
     who = access.add_parser("who", help="who read a client's data between two moments")
     who.add_argument("--client", required=True)
     what = access.add_parser("what", help="everything a principal read between two moments")
@@ -237,7 +218,7 @@ def register(subparsers: Any) -> None:
         _json_flag(parser)
         parser.set_defaults(handler=handler)
 
-    time_group = _group(subparsers, "time", "time entries")
+    time_group = verbs.group("time")
     imp = time_group.add_parser("import", help="log time entries from a CSV or JSON file")
     imp.add_argument("file", help="CSV with a header row, or JSON list; columns: "
                      + ", ".join(TIME_FIELDS))

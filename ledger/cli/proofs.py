@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
-from ledger.cli import emit, open_store
+from ledger.cli.output import emit, open_store
+from ledger.cli.verbs import Verbs
 from ledger.errors import LedgerError
 from ledger.progress import ProgressLine
 from ledger.proof import standalone
@@ -158,13 +158,13 @@ def cmd_verify_bundle(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result.ok else 1
 
 
-def register(subparsers: Any) -> None:
+def register(verbs: Verbs) -> None:
     """Add the checkpoint and proof verbs to the ``ledger`` parser."""
     json_help = "print JSON"
     pin_help = ("the firm's Ed25519 public key (64 hex digits); default: the firm's key "
                 "file when present")
 
-    cp = subparsers.add_parser("checkpoint", help="sign the chain's verified head and "
+    cp = verbs.verb("checkpoint", "sign the chain's verified head and "
                                "Merkle root with the firm's Ed25519 key")
     cp.add_argument("--out", metavar="FILE", help="where to write it "
                     "(default checkpoint-<position>.json)")
@@ -182,7 +182,7 @@ def register(subparsers: Any) -> None:
     kg.add_argument("--json", action="store_true", help=json_help)
     kg.set_defaults(handler=cmd_keygen)
 
-    pv = subparsers.add_parser("prove", help="inclusion proofs of chosen events against a "
+    pv = verbs.verb("prove", "inclusion proofs of chosen events against a "
                                "checkpoint, disclosing no other event")
     chosen = pv.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--positions", metavar="3,7,9",
@@ -195,8 +195,7 @@ def register(subparsers: Any) -> None:
     pv.add_argument("--json", action="store_true", help=json_help)
     pv.set_defaults(handler=cmd_prove)
 
-    pc = subparsers.add_parser("prove-consistency",
-                               help="prove a newer checkpoint's log extends an older one's")
+    pc = verbs.verb("prove-consistency", "prove a newer checkpoint's log extends an older one's")
     pc.add_argument("old", metavar="OLD.json")
     pc.add_argument("new", metavar="NEW.json")
     pc.add_argument("--out", metavar="FILE", help="default consistency-<old>-<new>.json")
@@ -204,7 +203,7 @@ def register(subparsers: Any) -> None:
     pc.add_argument("--json", action="store_true", help=json_help)
     pc.set_defaults(handler=cmd_prove_consistency)
 
-    vb = subparsers.add_parser("verify-bundle", help="check a checkpoint, inclusion bundle "
+    vb = verbs.verb("verify-bundle", "check a checkpoint, inclusion bundle "
                                "or consistency proof offline (no database)")
     vb.add_argument("file", metavar="FILE")
     vb.add_argument("--public-key", metavar="HEX", help="pin the firm's Ed25519 public key")

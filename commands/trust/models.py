@@ -142,7 +142,7 @@ class StatementLineIn(BaseModel):
 
 
 class ImportBankStatement(Command):
-    """Lines as JSON, or ``csv`` text in the format of ``ledger.domain.trust_statements``."""
+    """Lines as JSON, or ``csv`` text in the format of ``ledger.domain.trust.statements``."""
 
     account_id: UUID
     period_start: date

@@ -15,9 +15,9 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from ledger.domain.trust_errors import TrustStatementNotFoundError
-from ledger.domain.trust_reconcile import latest_statements, reconcile
-from projections.trust_books import Line, TrustBooks
+from ledger.domain.trust.errors import TrustStatementNotFoundError
+from ledger.domain.trust.reconcile import latest_statements, reconcile
+from projections.trust.books import Line, TrustBooks
 
 STALE_DAYS = 90
 

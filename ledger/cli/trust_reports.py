@@ -18,10 +18,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ledger.cli.output import emit
+from ledger.cli.reports import _store, parse_day, parse_id, parse_moment, parse_period
+from ledger.cli.verbs import Verbs
 from ledger.settings import Settings
-from projections import trust_reports as r
-from projections.cli import _store, parse_day, parse_id, parse_moment, parse_period
-from projections.trust_books import load_books
+from projections.trust import reports as r
+from projections.trust.books import load_books
 
 Report = Callable[[Any, argparse.Namespace, date], dict[str, Any]]
 
@@ -39,7 +41,6 @@ def _summary(report: dict[str, Any]) -> list[str]:
 
 def _run(report: Report) -> Callable[[argparse.Namespace, Settings], int]:
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from ledger.cli import emit
 
         as_of = parse_moment(args.as_of) if args.as_of else None
         books = load_books(_store(args, settings), as_of)
@@ -83,21 +84,10 @@ FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def trust_group(subparsers: Any) -> Any:
-    """The ``trust`` group's subparsers (the same helper as ``commands.trust_cli``:
-    the read side may not import the write side)."""
-    parent = subparsers.choices.get("trust")
-    if parent is None:
-        parent = subparsers.add_parser("trust", help="client trust (IOLTA) accounting")
-        parent.trust_verbs = parent.add_subparsers(dest="trust_verb", metavar="ACTION",
-                                                   required=True)
-    return parent.trust_verbs
-
-
-def register(subparsers: Any) -> None:
-    verbs = trust_group(subparsers)
+def register(verbs: Verbs) -> None:
+    trust = verbs.group("trust")
     for name, help_text, report, flags in REPORTS:
-        parser = verbs.add_parser(name, help=help_text)
+        parser = trust.add_parser(name, help=help_text)
         for flag in flags:
             option, kwargs = FLAGS[flag]
             parser.add_argument(option, dest=flag, **kwargs)

@@ -19,15 +19,15 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from commands import trust_models as t
 from commands.auth import Principal, require_admin, require_grant
 from commands.decision import Decision
 from commands.ledger_app import Context
+from commands.trust import models as t
 from ledger.domain.errors import ClientMismatchError, CurrencyMismatchError
 from ledger.domain.matter import Matter
-from ledger.domain.trust import TrustAccount
-from ledger.domain.trust_errors import TrustAccountNotFoundError
-from ledger.domain.trust_statements import ParsedLine, parse_statement_csv
+from ledger.domain.trust.account import TrustAccount
+from ledger.domain.trust.errors import TrustAccountNotFoundError
+from ledger.domain.trust.statements import ParsedLine, parse_statement_csv
 
 
 def trust_account(ctx: Context, account_id: UUID) -> TrustAccount:

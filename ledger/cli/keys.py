@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
-from ledger.cli import emit, open_store
+from ledger.cli.output import emit, open_store
+from ledger.cli.verbs import Verbs
 from ledger.crypto.errors import KeyEncryptionKeyError
 from ledger.crypto.kek import default_kek_path, read_kek_file
 from ledger.crypto.sealing import sealing_for_store
@@ -38,8 +38,8 @@ def _client_id(text: str) -> UUID:
 
 def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     from commands import models as m
-    from commands.cli import principal_from
     from commands.service import BillingService
+    from ledger.cli.billing import principal_from
 
     store = open_store(args, settings)
     command = m.parse(m.EraseClientData, {
@@ -101,17 +101,8 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _actions(subparsers: Any, group: str, help_text: str) -> Any:
-    """The ACTION subparsers of a verb group, created unless another module did."""
-    parent = subparsers.choices.get(group) or subparsers.add_parser(group, help=help_text)
-    for action in parent._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return parent.add_subparsers(dest=f"{group}_verb", metavar="ACTION", required=True)
-
-
-def register(subparsers: Any) -> None:
-    clients = _actions(subparsers, "clients", "clients verbs")
+def register(verbs: Verbs) -> None:
+    clients = verbs.group("clients")
     erase = clients.add_parser("erase", help="destroy a client's data key (crypto-shredding)")
     erase.add_argument("client", metavar="CLIENT")
     erase.add_argument("--reason", required=True, help="why (e.g. the erasure request)")
@@ -127,7 +118,7 @@ def register(subparsers: Any) -> None:
     rotate.add_argument("--json", action="store_true", help="print JSON")
     rotate.set_defaults(handler=cmd_rotate_key)
 
-    keys = _actions(subparsers, "keys", "data keys and the key-encryption key")
+    keys = verbs.group("keys")
     kek = keys.add_parser("rotate-kek", help="re-wrap every client data key under a new "
                           "key-encryption key (no event changes)")
     kek.add_argument("--new-kek-file", required=True, metavar="FILE",

@@ -1,6 +1,6 @@
 """Subscriber verbs of the ``ledger`` command line.
 
-``register(subparsers)`` adds::
+``register(verbs)`` adds::
 
     ledger events tail [--after N] [--limit N] [--scope S] [--json]
     ledger webhooks add URL --scope S [--type T]... [--after N] [--json]
@@ -19,9 +19,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
 from uuid import UUID
 
+from ledger.cli.verbs import Verbs
 from ledger.database import locate_database
 from ledger.errors import LedgerError
 from ledger.settings import Settings
@@ -142,9 +142,8 @@ def cmd_relay_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(subparsers: Any) -> None:
-    events = subparsers.add_parser("events", help="the event feed")
-    ev = events.add_subparsers(dest="events_verb", metavar="ACTION", required=True)
+def register(verbs: Verbs) -> None:
+    ev = verbs.group("events")
     tail = ev.add_parser("tail", help="print events after a position, then follow new ones")
     tail.add_argument("--after", type=int, default=0, metavar="N")
     tail.add_argument("--limit", type=int, default=None, metavar="N",
@@ -154,8 +153,7 @@ def register(subparsers: Any) -> None:
     tail.add_argument("--json", action="store_true", help="one feed-event JSON per line")
     tail.set_defaults(handler=cmd_tail)
 
-    hooks = subparsers.add_parser("webhooks", help="webhook endpoints and their delivery")
-    wh = hooks.add_subparsers(dest="webhooks_verb", metavar="ACTION", required=True)
+    wh = verbs.group("webhooks")
     add = wh.add_parser("add", help="register an endpoint (prints its secret once)")
     add.add_argument("url")
     add.add_argument("--scope", action="append", required=True, metavar="S")
@@ -181,8 +179,7 @@ def register(subparsers: Any) -> None:
                          help="stop after this long (default: until interrupted)")
     deliver.set_defaults(handler=cmd_webhooks_deliver)
 
-    relay = subparsers.add_parser("relay", help="publish the ledger to NATS JetStream")
-    rl = relay.add_subparsers(dest="relay_verb", metavar="ACTION", required=True)
+    rl = verbs.group("relay")
     run = rl.add_parser("run", help="publish every event, resuming from the stream's last")
     run.add_argument("--nats", default=os.environ.get("LEDGER_NATS_URL", NATS_URL))
     run.add_argument("--scope", action="append", metavar="S",

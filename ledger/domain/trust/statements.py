@@ -33,19 +33,19 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.domain.money import CURRENCY_EXPONENTS
-from ledger.domain.trust_errors import (
+from ledger.domain.trust.errors import (
     TrustPeriodClosedError,
     TrustReconciliationUnbalancedError,
     TrustStatementFormatError,
     TrustStatementNotFoundError,
     TrustStatementUnbalancedError,
 )
-from ledger.domain.trust_events import (
+from ledger.domain.trust.events import (
     BankStatementImported,
     StatementLine,
     TrustReconciliationCompleted,
 )
-from ledger.domain.trust_reconcile import (
+from ledger.domain.trust.reconcile import (
     JournalItem,
     Reconciliation,
     latest_statements,

@@ -1,6 +1,6 @@
 """Read-side verbs of the ``ledger`` command line.
 
-``register(subparsers)`` adds::
+``register(verbs)`` adds::
 
     ledger projections rebuild [NAME...] | status | run
     ledger report statement CLIENT --period FROM..TO [--as-of T] [--json|--html]
@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ledger.database import locate_database
+from ledger.cli.output import open_store
+from ledger.cli.verbs import Verbs
 from ledger.errors import LedgerError
 from ledger.progress import ProgressLine
 from ledger.settings import Settings
@@ -41,10 +42,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _store(args: argparse.Namespace, settings: Settings) -> FirmStore:
-    store = FirmStore(locate_database(settings), args.firm or settings.firm,
-                      pool_size=settings.pool_size)
-    store.ensure()
-    return store
+    return open_store(args, settings)
 
 
 def parse_moment(text: str) -> datetime:
@@ -262,19 +260,9 @@ def _common(parser: argparse.ArgumentParser, handler: Handler, *, as_of: bool = 
     parser.set_defaults(handler=handler)
 
 
-def _group(subparsers: Any, name: str, help_text: str) -> Any:
-    if name in subparsers.choices:
-        parser = subparsers.choices[name]
-        for action in parser._actions:  # argparse offers no public lookup
-            if isinstance(action, argparse._SubParsersAction):
-                return action
-    parser = subparsers.add_parser(name, help=help_text)
-    return parser.add_subparsers(dest=f"{name}_verb", metavar="ACTION", required=True)
-
-
-def register(subparsers: Any) -> None:
+def register(verbs: Verbs) -> None:
     """Add the read-side verbs (see the module docstring)."""
-    proj = _group(subparsers, "projections", "read models: rebuild, status, run live")
+    proj = verbs.group("projections")
     rebuild = proj.add_parser("rebuild", help="drop and rebuild read models from position 0")
     rebuild.add_argument("names", nargs="*", metavar="NAME", help=f"one of {', '.join(MODELS)}")
     rebuild.set_defaults(handler=cmd_rebuild)
@@ -284,7 +272,7 @@ def register(subparsers: Any) -> None:
     run.add_argument("names", nargs="*", metavar="NAME")
     run.set_defaults(handler=cmd_run)
 
-    rep = _group(subparsers, "report", "reports (live or --as-of)")
+    rep = verbs.group("report")
     st = rep.add_parser("statement", help="a client's statement for a period")
     st.add_argument("client", metavar="CLIENT")
     st.add_argument("--period", required=True, metavar="FROM..TO")
@@ -310,7 +298,7 @@ def register(subparsers: Any) -> None:
     _common(rep.add_parser("verification", help="chain verified, head, last checkpoint"),
             cmd_verification)
 
-    export = _group(subparsers, "export", "exports")
+    export = verbs.group("export")
     ledes = export.add_parser("ledes", help="LEDES 1998B file of an issued invoice")
     ledes.add_argument("invoice", metavar="INVOICE", help="invoice id or number")
     ledes.add_argument("--out", metavar="FILE")
@@ -319,11 +307,8 @@ def register(subparsers: Any) -> None:
     ledes.add_argument("--as-of", metavar="MOMENT")
     ledes.set_defaults(handler=cmd_ledes)
 
-    invoices = _group(subparsers, "invoices", "invoices")
+    invoices = verbs.group("invoices")
     listing = invoices.add_parser("list", help="invoices with status, total, open balance")
     listing.add_argument("--client", metavar="ID")
     _common(listing, cmd_invoices)
-    if "show" not in invoices.choices:
-        show = invoices.add_parser("show", help="one invoice's balances")
-        show.add_argument("invoice", metavar="ID")
-        _common(show, cmd_invoice_show)
+

@@ -1,6 +1,6 @@
 """Billing verbs for the ``ledger`` command line; they call ``BillingService``.
 
-``register(subparsers)`` adds, each with ``--json``, ``--as PRINCIPAL``,
+``register(verbs)`` adds, each with ``--json``, ``--as PRINCIPAL``,
 ``--as-role ROLE`` and ``--key IDEMPOTENCY_KEY``:
 
     ledger firm setup          ledger timekeepers add     ledger clients onboard|balance
@@ -26,6 +26,8 @@ from commands.auth import Principal
 from commands.demo import record_demo_scenario
 from commands.errors import InvalidCommandError
 from commands.service import BillingService
+from ledger.cli.output import emit, open_store
+from ledger.cli.verbs import Verbs
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
@@ -148,14 +150,12 @@ def command_data(args: argparse.Namespace, model: type[m.Command],
 
 
 def _service(args: argparse.Namespace, settings: Settings) -> BillingService:
-    from ledger.cli import open_store
 
     return BillingService(open_store(args, settings))
 
 
 def _runner(method: str, model: type[m.Command], spec: list[Arg]) -> Callable[..., int]:
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from ledger.cli import emit
 
         command = m.parse(model, command_data(args, model, spec))
         with _service(args, settings) as service:
@@ -184,7 +184,6 @@ def parse_id(text: str, field: str) -> UUID:
 
 
 def _show_balance(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.cli import emit
 
     with _service(args, settings) as service:
         who, client_id = principal_from(args), parse_id(args.client, "client")
@@ -196,7 +195,6 @@ def _show_balance(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show_invoice(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.cli import emit
 
     with _service(args, settings) as service:
         data = service.invoice_state(principal_from(args), parse_id(args.invoice, "invoice"))
@@ -204,22 +202,10 @@ def _show_invoice(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    with _service(args, settings) as service:
-        for line in record_demo_scenario(service):
-            print(line)
-    return 0
-
-
-def register(subparsers: Any) -> None:
-    """Add the billing verbs to the ``ledger`` command line's subparsers."""
-    groups: dict[str, Any] = {}
+def register(verbs: Verbs) -> None:
+    """Add the billing verbs to the ``ledger`` command line."""
     for group, verb, method, model, help_text, spec in VERBS:
-        if group not in groups:
-            parent = subparsers.add_parser(group, help=f"{group} verbs")
-            groups[group] = parent.add_subparsers(dest=f"{group}_verb", metavar="ACTION",
-                                                  required=True)
-        parser = groups[group].add_parser(verb, help=help_text)
+        parser = verbs.group(group).add_parser(verb, help=help_text)
         for flag, field, kind, required in spec:
             parser.add_argument(flag, dest=field, type=kind, required=required)
         _common(parser)
@@ -235,14 +221,11 @@ def register(subparsers: Any) -> None:
         if model in (m.RecordPayment, m.AllocatePayment):
             parser.add_argument("--allocate", action="append", metavar="INVOICE=AMOUNT")
         parser.set_defaults(handler=_runner(method, model, spec))
-    balance = groups["clients"].add_parser("balance", help="a client's open balance")
+    balance = verbs.group("clients").add_parser("balance", help="a client's open balance")
     balance.add_argument("client")
     _common(balance)
     balance.set_defaults(handler=_show_balance)
-    show = groups["invoices"].add_parser("show", help="an invoice's state")
+    show = verbs.group("invoices").add_parser("show", help="an invoice's state")
     show.add_argument("invoice")
     _common(show)
     show.set_defaults(handler=_show_invoice)
-    if "demo" not in subparsers.choices:
-        demo = subparsers.add_parser("demo", help="record a demo quarter and print balances")
-        demo.set_defaults(handler=_demo)

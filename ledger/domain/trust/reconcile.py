@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger.domain.trust_events import BankStatementImported, StatementLine
+from ledger.domain.trust.events import BankStatementImported, StatementLine
 
 
 @dataclass(frozen=True)

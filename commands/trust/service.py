@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from commands import trust_handlers as h
-from commands import trust_models as t
 from commands.auth import Principal
+from commands.trust import handlers as h
+from commands.trust import models as t
 
 if TYPE_CHECKING:
     from commands.decision import Handler

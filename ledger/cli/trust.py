@@ -1,6 +1,6 @@
 """Trust verbs of the ``ledger`` command line (write side); they call ``BillingService``.
 
-``register(subparsers)`` adds, each with ``--json``, ``--as PRINCIPAL``,
+``register(verbs)`` adds, each with ``--json``, ``--as PRINCIPAL``,
 ``--as-role ROLE`` and ``--key IDEMPOTENCY_KEY``::
 
     ledger trust open-account --bank B --account-number N --currency C --jurisdiction J
@@ -19,11 +19,11 @@
                                        --due-on D --date D
     ledger trust dispute|resolve-dispute ...   ledger trust firm-funds|bank-charge ...
     ledger trust import-statement --account A --from D --to D --opening MINOR --closing MINOR
-                                  --csv FILE          (format: ledger.domain.trust_statements)
+                                  --csv FILE          (format: ledger.domain.trust.statements)
     ledger trust reconcile --account A --period-end D --date D     (sign a balanced month)
 
 The read-side verbs of the same group (ledgers, journals, reconciliation
-report...) come from ``projections.trust_cli``; whichever registers first
+report...) come from ``ledger.cli.trust_reports``; whichever registers first
 creates the ``trust`` group.
 """
 
@@ -35,9 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from commands import models as m
-from commands import trust_models as t
-from commands.cli import command_data, principal_from
 from commands.service import BillingService
+from commands.trust import models as t
+from ledger.cli.billing import command_data, principal_from
+from ledger.cli.output import emit, open_store
+from ledger.cli.verbs import Verbs
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
@@ -109,19 +111,8 @@ VERBS: list[tuple[str, str, type[m.Command], str, list[Arg]]] = [
 ]
 
 
-def trust_group(subparsers: Any) -> Any:
-    """The ``trust`` group's subparsers (created by whichever side registers first)."""
-    parent = subparsers.choices.get("trust")
-    if parent is None:
-        parent = subparsers.add_parser("trust", help="client trust (IOLTA) accounting")
-        parent.trust_verbs = parent.add_subparsers(dest="trust_verb", metavar="ACTION",
-                                                   required=True)
-    return parent.trust_verbs
-
-
 def _runner(method: str, model: type[m.Command], spec: list[Arg]) -> Callable[..., int]:
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from ledger.cli import emit, open_store
 
         data = command_data(args, model, spec)
         if model is t.OpenTrustAccount:
@@ -142,11 +133,11 @@ def _runner(method: str, model: type[m.Command], spec: list[Arg]) -> Callable[..
     return run
 
 
-def register(subparsers: Any) -> None:
+def register(verbs: Verbs) -> None:
     """Add the trust command verbs to the ``ledger`` command line."""
-    verbs = trust_group(subparsers)
+    trust = verbs.group("trust")
     for verb, method, model, help_text, spec in VERBS:
-        parser = verbs.add_parser(verb, help=help_text)
+        parser = trust.add_parser(verb, help=help_text)
         for flag, field, kind, required in spec:
             parser.add_argument(flag, dest=field, type=kind, required=required)
         parser.add_argument("--json", action="store_true", help="print JSON")

@@ -1,0 +1,63 @@
+"""The ``ledger`` command line: one parser, one module per verb group.
+
+Every verb works on one firm's ledger, chosen with ``--firm`` or ``LEDGER_FIRM``.
+Exit codes: 0 success, 1 verification found damage, 2 a refused or failed command.
+
+Each module of this package adds its verbs through ``ledger.cli.verbs.Verbs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ledger import __version__
+from ledger.cli import (
+    billing,
+    keys,
+    proofs,
+    reports,
+    serve,
+    store,
+    subscribers,
+    trust,
+    trust_reports,
+)
+from ledger.cli.verbs import Verbs
+from ledger.errors import LedgerError
+from ledger.logs import configure_logging
+from ledger.settings import Settings
+
+REGISTRARS = (store.register, billing.register, reports.register, trust.register,
+              trust_reports.register, proofs.register, keys.register, serve.register,
+              subscribers.register)
+"""Every module that adds verbs, in the order ``ledger --help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ledger", description="Event-sourced, hash-chained billing ledger for law firms."
+    )
+    parser.add_argument("--version", action="version", version=f"ledger {__version__}")
+    parser.add_argument("--firm", help="firm whose ledger to use (default: LEDGER_FIRM or "
+                        "'default')")
+    verbs = Verbs(parser.add_subparsers(dest="verb", metavar="VERB", required=True))
+    for register in REGISTRARS:
+        register(verbs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args, settings)
+    except LedgerError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code

@@ -1,0 +1,1 @@
+"""Trust (IOLTA) books and reports, folded from the trust events."""
