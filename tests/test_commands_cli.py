@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from commands.service import BillingService
 from ledger.cli import billing as cli
 from ledger.cli.verbs import Verbs
-from commands.service import BillingService
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
 from tests.billing_fixtures import service  # noqa: F401 - fixture
