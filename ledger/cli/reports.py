@@ -7,7 +7,7 @@
     ledger report aging [--on DATE] | wip [--client ID] | invoices [--client ID] [--on DATE]
     ledger report writeoffs [--period FROM..TO] | access [--on DATE] [--client ID]
     ledger report verification                      (each with --as-of T and --json)
-    ledger export ledes INVOICE [--out FILE] [--law-firm-id TAXID] [--as-of T]
+    ledger export ledes INVOICE [--out FILE] [--law-firm-id TAXID] [--as-of T] [--truncate]
     ledger invoices list [--client ID] [--as-of T] [--json]   (and ``show`` if absent)
 
 ``--as-of`` is an ISO 8601 moment (``2026-04-15T00:00Z``; no offset means UTC):
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -232,7 +233,11 @@ def cmd_ledes(args: argparse.Namespace, settings: Settings) -> int:
                           field="law_firm_id")
     store = _store(args, settings)
     invoice_id = _invoice_id(store, args.invoice)
-    text = query.ledes_export(store, invoice_id, law_firm_id, _as_of(args))
+    ledes = query.ledes_file(store, invoice_id, law_firm_id, _as_of(args),
+                             truncate=args.truncate)
+    for cut in ledes.truncations:
+        print(f"truncated: {cut}", file=sys.stderr)
+    text = ledes.text
     if args.out:
         Path(args.out).write_text(text, encoding="ascii")
         print(f"wrote {args.out}")
@@ -305,6 +310,9 @@ def register(verbs: Verbs) -> None:
     ledes.add_argument("--law-firm-id", metavar="TAXID",
                        help="the firm's US federal tax id (default LEDGER_LAW_FIRM_ID)")
     ledes.add_argument("--as-of", metavar="MOMENT")
+    ledes.add_argument("--truncate", action="store_true",
+                       help="cut fields over the standard's limits (each cut is reported on "
+                       "stderr) instead of refusing the export")
     ledes.set_defaults(handler=cmd_ledes)
 
     invoices = verbs.group("invoices")
