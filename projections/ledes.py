@@ -43,7 +43,7 @@ and then each cut is reported.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
 from uuid import UUID
 
 from ledger.domain.money import CURRENCY_EXPONENTS, billed_hours, time_amount
@@ -149,6 +149,37 @@ def export(reader: Reader, invoice_id: UUID, law_firm_id: str, *,
     Refuses (``LedesFieldError``, nothing written) when a field breaks the standard,
     unless ``truncate`` and every such field only needs cutting to its limit.
     """
+    return export_many(reader, [invoice_id], law_firm_id, truncate=truncate)
+
+
+def export_many(reader: Reader, invoice_ids: list[UUID], law_firm_id: str, *,
+                truncate: bool = False) -> LedesFile:
+    """Several invoices in one file (one header; each line repeats its invoice's fields).
+
+    Problems name the invoice's number as well when the file holds more than one.
+    """
+    rows: list[dict[str, str]] = []
+    problems: list[FieldProblem] = []
+    keepers = {r["timekeeper_id"]: r for r in reader.select("rm_timekeepers")}
+    for invoice_id in invoice_ids:
+        invoice = _issued(reader, invoice_id)
+        head = _invoice_fields(reader, invoice, law_firm_id)
+        named = invoice["number"] if len(invoice_ids) > 1 else ""
+        lines = sorted(reader.select("rm_invoice_lines", invoice_id=invoice_id),
+                       key=lambda r: r["line_no"])
+        for line in lines:
+            entry = _entry(reader, line["source_id"])
+            fields = {**head, **_line_fields(line, entry, keepers.get(line["timekeeper_id"]))}
+            problems += field_problems(line["line_no"], fields, invoice=named)
+            rows.append(fields)
+    if problems and (not truncate or any(not p.fixable for p in problems)):
+        raise LedesFieldError(problems)
+    out = [MARKER, "|".join(FIELDS) + "[]"]
+    out += ["|".join(truncated(fields)[f] for f in FIELDS) + "[]" for fields in rows]
+    return LedesFile("\n".join(out) + "\n", problems)
+
+
+def _issued(reader: Reader, invoice_id: UUID) -> Row:
     invoice = next(iter(reader.select("rm_invoices", invoice_id=invoice_id)), None)
     if invoice is None:
         raise LedesExportError("no such invoice", field="invoice_id")
@@ -157,9 +188,13 @@ def export(reader: Reader, invoice_id: UUID, law_firm_id: str, *,
                                "can be exported", field="invoice_id")
     if CURRENCY_EXPONENTS.get(invoice["currency"], 2) != 2:
         raise LedesExportError("LEDES 1998B amounts have two decimals", field="currency")
+    return invoice
+
+
+def _invoice_fields(reader: Reader, invoice: Row, law_firm_id: str) -> dict[str, str]:
+    """The invoice-level fields, repeated on each of its lines."""
     matter = next(iter(reader.select("rm_matters", matter_id=invoice["matter_id"])), None)
-    keepers = {r["timekeeper_id"]: r for r in reader.select("rm_timekeepers")}
-    head: dict[str, str] = {
+    return {
         "INVOICE_DATE": invoice["issued_on"].strftime("%Y%m%d"),
         "INVOICE_NUMBER": ascii_text(invoice["number"]),
         "CLIENT_ID": ledes_id(invoice["client_id"]),
@@ -170,20 +205,13 @@ def export(reader: Reader, invoice_id: UUID, law_firm_id: str, *,
         "INVOICE_DESCRIPTION": ascii_text(matter["title"] if matter else ""),
         "LAW_FIRM_ID": ascii_text(law_firm_id), "CLIENT_MATTER_ID": "",
     }
-    rows: list[dict[str, Any]] = []
-    problems: list[FieldProblem] = []
-    lines = sorted(reader.select("rm_invoice_lines", invoice_id=invoice_id),
-                   key=lambda r: r["line_no"])
-    for line in lines:
-        entry = _entry(reader, line["source_id"])
-        fields = {**head, **_line_fields(line, entry, keepers.get(line["timekeeper_id"]))}
-        problems += field_problems(line["line_no"], fields)
-        rows.append(fields)
-    if problems and (not truncate or any(not p.fixable for p in problems)):
-        raise LedesFieldError(problems)
-    out = [MARKER, "|".join(FIELDS) + "[]"]
-    out += ["|".join(truncated(fields)[f] for f in FIELDS) + "[]" for fields in rows]
-    return LedesFile("\n".join(out) + "\n", problems)
+
+
+def issued_in_period(reader: Reader, client_id: UUID, start: date, end: date) -> list[UUID]:
+    """A client's issued invoices with an issue date in ``start..end``, in number order."""
+    found = [r for r in reader.select("rm_invoices", client_id=client_id, status="issued")
+             if start <= r["issued_on"] <= end]
+    return [r["invoice_id"] for r in sorted(found, key=lambda r: (r["issued_on"], r["number"]))]
 
 
 def _entry(reader: Reader, source_id: str) -> Row | None:

@@ -13,7 +13,8 @@ Transliteration, in this order (never ``?``):
 2. NFKD, dropping the combining marks it separates (``Müller, José`` → ``Muller,
    Jose``; ``ﬁ`` → ``fi``);
 3. for what is still not ASCII (other scripts: ``Москва``, ``北京``), the
-   ``anyascii`` package's romanisation (``Moskva``, ``BeiJing``);
+   ``anyascii`` package's romanisation (``Moskva``, ``BeiJing``); a character it
+   cannot spell (it would answer ``?``) is dropped;
 4. control characters dropped, runs of whitespace made one space, and the format's
    delimiters replaced (``|`` → ``/``, ``[`` → ``(``, ``]`` → ``)``), since a field
    may not contain them.
@@ -76,9 +77,15 @@ def ascii_text(text: str) -> str:
     text = unicodedata.normalize("NFKD", text.translate(NO_DECOMPOSITION))
     text = "".join(c for c in text if not unicodedata.combining(c))
     if not text.isascii():
-        text = anyascii(text)
+        text = "".join(c if c.isascii() else _romanised(c) for c in text)
     text = "".join(c if c.isprintable() or c.isspace() else " " for c in text)
     return " ".join(text.translate(DELIMITERS).split())
+
+
+def _romanised(char: str) -> str:
+    """``anyascii``'s spelling of one character; nothing where it only knows ``?``."""
+    spelled: str = anyascii(char)
+    return "" if "?" in spelled else spelled
 
 
 @dataclass(frozen=True)
@@ -89,26 +96,31 @@ class FieldProblem:
     field: str
     why: str
     fixable: bool  # by truncating to the limit
+    invoice: str = ""  # the invoice's number, in a file of several invoices
 
     def __str__(self) -> str:
-        return f"line {self.line_no} {self.field}: {self.why}"
+        where = f"{self.invoice} line {self.line_no}" if self.invoice else f"line {self.line_no}"
+        return f"{where} {self.field}: {self.why}"
 
 
-def field_problems(line_no: int, fields: dict[str, str]) -> list[FieldProblem]:
+def field_problems(line_no: int, fields: dict[str, str], *,
+                   invoice: str = "") -> list[FieldProblem]:
     """Every field of a line over its limit or outside its type (values never named:
     they may be confidential)."""
     problems = [FieldProblem(line_no, name, f"{len(fields[name])} characters, the limit is "
-                             f"{limit}", fixable=True)
+                             f"{limit}", fixable=True, invoice=invoice)
                 for name, limit in TEXT_LIMITS.items() if len(fields[name]) > limit]
     for name, digits in AMOUNT_DIGITS.items():
         whole = fields[name].lstrip("-").split(".")[0]
         if len(whole) > digits:
             problems.append(FieldProblem(line_no, name, f"{len(whole)} digits before the point, "
-                                         f"the limit is {digits}", fixable=False))
+                                         f"the limit is {digits}", fixable=False,
+                                         invoice=invoice))
     keeper_class = fields["TIMEKEEPER_CLASSIFICATION"]
     if keeper_class and keeper_class not in CLASSIFICATIONS:
         problems.append(FieldProblem(line_no, "TIMEKEEPER_CLASSIFICATION",
-                                     "not a LEDES timekeeper classification", fixable=False))
+                                     "not a LEDES timekeeper classification", fixable=False,
+                                     invoice=invoice))
     return problems
 
 

@@ -23,7 +23,13 @@ from ledger.verify import verify_chain
 from projections import reports, reports_audit
 from projections.asof import position_at, recorded_at, replay
 from projections.catalog import MODELS
-from projections.ledes import LedesFile, export
+from projections.ledes import (
+    LedesExportError,
+    LedesFile,
+    export,
+    export_many,
+    issued_in_period,
+)
 from projections.model import ReadModel
 from projections.rows import Reader, TableReader
 from projections.tracking import catch_up
@@ -142,3 +148,15 @@ def ledes_file(store: FirmStore, invoice_id: UUID, law_firm_id: str,
     """The LEDES 1998B file and what was cut to fit (only with ``truncate``)."""
     with open_books(store, ["directory", "balances", "wip"], as_of) as books:
         return export(books.reader, invoice_id, law_firm_id, truncate=truncate)
+
+
+def ledes_client_file(store: FirmStore, client_id: UUID, period: tuple[date, date],
+                      law_firm_id: str, as_of: datetime | None = None, *,
+                      truncate: bool = False) -> LedesFile:
+    """One LEDES 1998B file of a client's invoices issued in ``period`` (issue dates)."""
+    with open_books(store, ["directory", "balances", "wip"], as_of) as books:
+        invoices = issued_in_period(books.reader, client_id, *period)
+        if not invoices:
+            raise LedesExportError("the client has no issued invoice in the period",
+                                   field="client")
+        return export_many(books.reader, invoices, law_firm_id, truncate=truncate)

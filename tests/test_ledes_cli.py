@@ -30,6 +30,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, str]:
 
 
 def issue_invoice(capsys: pytest.CaptureFixture[str]) -> str:
+    return issue_invoices(capsys)[0]
+
+
+def issue_invoices(capsys: pytest.CaptureFixture[str]) -> tuple[str, str, str]:
+    """March's invoice of a new client and matter: (number, client id, matter id)."""
     run(capsys, "firm", "setup", "--currency", "USD")
     run(capsys, "timekeepers", "add", "--id", "MS", "--name", LONG_NAME, "--title", "PARTNR",
         "--rate", "40000")
@@ -43,7 +48,7 @@ def issue_invoice(capsys: pytest.CaptureFixture[str]) -> str:
                 "2026-03-01", "--to", "2026-03-31", "--drafted-on", "2026-03-31")
     issued = run(capsys, "invoices", "issue", "--invoice", draft["invoice_id"],
                  "--date", "2026-04-01")
-    return issued["number"]
+    return issued["number"], client["client_id"], matter["matter_id"]
 
 
 def test_over_long_name_refused_then_truncated_on_request(
@@ -76,3 +81,27 @@ def test_over_long_law_firm_id_is_refused(cli_env: FirmStore,
     assert "truncated: line 1 LAW_FIRM_ID: 21 characters" in capsys.readouterr().err
     assert main(["export", "ledes", number, "--law-firm-id", "9" * 21]) == 2
     assert "LAW_FIRM_ID: 21 characters, the limit is 20" in capsys.readouterr().err
+
+
+def test_a_clients_invoices_of_a_period_in_one_file(
+        cli_env: FirmStore, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    march, client, matter = issue_invoices(capsys)
+    run(capsys, "time", "log", "--matter", matter, "--timekeeper", "MS",
+        "--date", "2026-04-06", "--minutes", "10", "--narrative", "Call")
+    draft = run(capsys, "invoices", "draft", "--matter", matter, "--from", "2026-04-01",
+                "--to", "2026-04-30", "--drafted-on", "2026-04-30")
+    april = run(capsys, "invoices", "issue", "--invoice", draft["invoice_id"],
+                "--date", "2026-05-01")["number"]
+    out = tmp_path / "client.ledes"
+    assert main(["export", "ledes", "--client", client, "--period", "2026-04-01..2026-05-31",
+                 "--out", str(out), "--law-firm-id", "24-6789012", "--truncate"]) == 0
+    assert "truncated: " + march + " line 1 TIMEKEEPER_NAME" in capsys.readouterr().err
+    invoices = parse(out.read_text(encoding="ascii"))
+    assert [i.number for i in invoices] == [march, april]
+    assert [i.total_minor for i in invoices] == [28_000, 8_000]  # 10 min billed as 0.2 h
+    assert main(["export", "ledes", "--client", client, "--period", "2026-06-01..2026-06-30",
+                 "--law-firm-id", "24-6789012"]) == 2
+    assert "no issued invoice" in capsys.readouterr().err
+    assert main(["export", "ledes", march, "--client", client, "--period",
+                 "2026-04-01..2026-05-31", "--law-firm-id", "24-6789012"]) == 2
+    assert main(["export", "ledes", "--client", client, "--law-firm-id", "24-6789012"]) == 2
