@@ -23,8 +23,8 @@ from uuid import UUID
 import structlog
 from fastapi import Depends, Request
 
-from commands.ledger_app import Context
-from ledger.api.keys import Caller
+from commands.ledger_app import BillingLedger, Context
+from ledger.api.keys import Caller, KeyStore
 from ledger.api.problems import RoleForbiddenError, UnauthenticatedError
 from ledger.api.state import ApiState
 from ledger.domain import policy
@@ -120,15 +120,15 @@ def reauthorize(state: ApiState, caller: Caller, redacted: bool = False) -> Scop
     return policy.reach_of(caller.role, access, redacted=redacted, day=state.config.today())
 
 
-def key_authorizer(state: ApiState) -> Callable[[UUID], Scope | None]:
+def key_authorizer(keys: KeyStore, app: BillingLedger,
+                   today: Callable[[], date] = policy.today) -> Callable[[UUID], Scope | None]:
     """What an API key may see now, by key id (None when revoked or unknown): for webhooks."""
 
     def authorize(key_id: UUID) -> Scope | None:
-        key = state.keys.find(key_id)
+        key = keys.find(key_id)
         if key is None or key.revoked_at is not None:
             return None
-        access = Context(state.service.app).access(key.principal_id)
-        return policy.reach_of(key.role, access, day=state.config.today())
+        return policy.reach_of(key.role, Context(app).access(key.principal_id), day=today())
 
     return authorize
 
