@@ -52,12 +52,21 @@ REDACTED_VALUE: dict[str, bool] = {"redacted": True}
 
 
 class AccessDeniedError(LedgerError):
-    """The principal may read this client or matter, but its grant does not permit the action.
+    """The principal holds no grant that permits this action on this client or matter.
 
-    (Where it may not even read it, the refusal is the not-found of an unknown id.)
+    ``hidden`` is set when the principal may not even read the client or
+    matter: it is the error an unknown id of the kind the caller named
+    raises, and it is what the HTTP API answers (the same 404), so that a
+    refusal never confirms that another client's record exists. Inside the
+    process (command line, tests) the refusal keeps its own type.
     """
 
     type = "access-denied"
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 hidden: NotFoundError | None = None) -> None:
+        super().__init__(message, field=field)
+        self.hidden = hidden
 
 
 def today() -> date:
@@ -93,18 +102,20 @@ def require(role: str, access: AccessList | None, action: str, *, client_id: UUI
             day: date | None = None) -> None:
     """Refuse unless the principal is a firm admin or holds an active grant permitting ``action``.
 
-    A principal that may not even read the client or matter gets ``hidden``
-    (the error an unknown id raises; by default the matter's or client's
-    not-found); one that may read it but not act gets ``AccessDeniedError``.
+    A principal that may not even read the client or matter is refused with
+    ``hidden`` attached (the error an unknown id raises; by default the
+    matter's or client's not-found), which the HTTP API answers instead.
     """
     if role == ADMIN:
         return
     on = day or today()
+    field = "matter_id" if matter_id is not None else "client_id"
     if not can_read(role, access, client_id=client_id, matter_id=matter_id, day=on):
-        raise hidden or not_found("matter" if matter_id is not None else "client")
+        raise AccessDeniedError(
+            f"the principal may not {action.replace('_', ' ')} here", field=field,
+            hidden=hidden or not_found("matter" if matter_id is not None else "client"))
     assert access is not None
     if not access.allows(action, client_id=client_id, matter_id=matter_id, today=on):
-        field = "matter_id" if matter_id is not None else "client_id"
         raise AccessDeniedError(f"the principal may not {action.replace('_', ' ')} here",
                                 field=field)
 
