@@ -133,10 +133,13 @@ def cmd_webhooks_deliver(args: argparse.Namespace, settings: Settings) -> int:
 
     store = _store(args, settings)
     app = BillingLedger(env=ledger_env(store))  # endpoints of a key: its grants, re-read
+    keys = KeyStore(store)
+    keys.open_pool(2)  # the key is looked up before every event of such an endpoint
     try:
-        with DeliveryWorker(store, authorize=key_authorizer(KeyStore(store), app)) as worker:
+        with DeliveryWorker(store, authorize=key_authorizer(keys, app)) as worker:
             worker.run(timeout=args.seconds)
     finally:
+        keys.close()
         app.close()
     return 0
 
