@@ -6,8 +6,9 @@ admin reads the firm scope; anyone else the clients and matters of their
 active grants that permit ``read``; ``redacted=true`` narrows either to
 redacted confidential fields; within that reach the key's role decides each
 event's form (the access policy, ``ledger.domain.policy``). An open stream
-re-reads its caller's key and grants at least once a second and after it
-read each batch of rows, before sending it: once they no longer cover what
+re-reads its caller's key and grants after it read each batch of rows,
+before sending it, and at least once a second (while idle, and while a slow
+reader takes a long batch): once they no longer cover what
 it opened with (key revoked, grant revoked or expired), it sends a final
 ``event: access-revoked`` and closes. Since rows are read before the check,
 nothing recorded after the revocation committed reaches the old caller. Every client or matter whose
@@ -164,6 +165,7 @@ def router() -> APIRouter:
                     if not await asyncio.to_thread(still_allowed):
                         yield REVOKED
                         return
+                    checked = time.monotonic()
                     if not rows:
                         if time.monotonic() - quiet_since >= heartbeat:
                             quiet_since = time.monotonic()
@@ -178,6 +180,11 @@ def router() -> APIRouter:
                         out = [e for e in out if keep(e)]
                     record_reads(request, gate.caller, "events", _disclosed(out))
                     for event in out:
+                        if time.monotonic() - checked >= RECHECK_SECONDS:  # a slow reader
+                            if not await asyncio.to_thread(still_allowed):
+                                yield REVOKED
+                                return
+                            checked = time.monotonic()
                         yield (f"id: {event.position}\nevent: ledger-event\ndata: ".encode()
                                + encode(event) + b"\n\n")
                         sent += 1
