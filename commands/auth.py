@@ -9,14 +9,16 @@ Firm-level actions (set-up, timekeepers, onboarding, access) are admin-only.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from commands.errors import AccessDeniedError
+from ledger.domain import policy
 from ledger.domain.access import AccessList
+from ledger.domain.errors import NotFoundError
+from ledger.domain.policy import ADMIN
 
 RoleName = Literal["firm_admin", "billing_clerk", "timekeeper", "auditor", "client"]
 
@@ -40,15 +42,13 @@ def require_admin(principal: Principal, action: str) -> None:
 def require_grant(
     principal: Principal, access: AccessList | None, action: str, *,
     client_id: UUID | None, matter_id: UUID | None = None,
+    hidden: NotFoundError | None = None,
 ) -> None:
-    """Refuse unless the principal is a firm admin or holds an active, fitting grant."""
-    if principal.is_firm_admin:
-        return
-    now = datetime.now(UTC).date()
-    if access is None or not access.allows(
-        action, client_id=client_id, matter_id=matter_id, today=now
-    ):
-        field = "matter_id" if matter_id is not None else "client_id"
-        raise AccessDeniedError(
-            f"the principal may not {action.replace('_', ' ')} here", field=field
-        )
+    """Refuse unless the principal is a firm admin or holds an active, fitting grant.
+
+    The one grant check is the access policy's (``ledger.domain.policy.require``):
+    a principal that may not read the client or matter at all is answered
+    with ``hidden`` (what an unknown id of the kind the caller named raises).
+    """
+    policy.require(ADMIN if principal.is_firm_admin else "", access, action,
+                   client_id=client_id, matter_id=matter_id, hidden=hidden)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+from ledger.domain.policy import AccessDeniedError
 from ledger.errors import LedgerError
 
-
-class AccessDeniedError(LedgerError):
-    """The principal holds no grant that permits this action on this client or matter."""
-
-    type = "access-denied"
+__all__ = ["AccessDeniedError", "ConcurrentUpdateError", "IdempotencyConflictError",
+           "InvalidCommandError"]
 
 
 class IdempotencyConflictError(LedgerError):

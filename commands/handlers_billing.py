@@ -22,12 +22,13 @@ from ledger.domain.client import Client
 from ledger.domain.errors import InvalidPeriodError
 from ledger.domain.invoice import Invoice, draft_lines
 from ledger.domain.payment import Payment
+from ledger.domain.policy import not_found
 
 
 def _invoice_for(ctx: Context, who: Principal, invoice_id: UUID, action: str) -> Invoice:
     invoice = ctx.invoice(invoice_id)
     require_grant(who, ctx.access(who.id), action, client_id=invoice.client_id,
-                  matter_id=invoice.matter_id)
+                  matter_id=invoice.matter_id, hidden=not_found("invoice"))
     return invoice
 
 
@@ -94,7 +95,7 @@ def _allocate(ctx: Context, who: Principal, payment: Payment,
         invoice = invoices.get(allocation.invoice_id) or ctx.invoice(allocation.invoice_id)
         invoices[invoice.id] = invoice
         require_grant(who, ctx.access(who.id), "collect", client_id=invoice.client_id,
-                      matter_id=invoice.matter_id)
+                      matter_id=invoice.matter_id, hidden=not_found("invoice"))
         payment.allocate(actor=who.id, effective_on=on,
                          invoice=invoice, amount_minor=allocation.amount_minor)
     return list(invoices.values())
@@ -114,7 +115,8 @@ def record_payment(ctx: Context, who: Principal, cmd: m.RecordPayment) -> Decisi
 
 def allocate_payment(ctx: Context, who: Principal, cmd: m.AllocatePayment) -> Decision:
     payment = ctx.payment(cmd.payment_id)
-    require_grant(who, ctx.access(who.id), "collect", client_id=payment.client_id)
+    require_grant(who, ctx.access(who.id), "collect", client_id=payment.client_id,
+                  hidden=not_found("payment"))
     invoices = _allocate(ctx, who, payment, cmd.allocations, cmd.allocated_on)
     return Decision([payment, *invoices], {"payment_id": str(payment.id),
                                            "unapplied_minor": payment.unapplied_minor})

@@ -163,6 +163,15 @@ class KeyStore:
             raise UnknownKeyError("no such API key", field="key_id")
         return found[0]
 
+    def find(self, key_id: UUID) -> ApiKey | None:
+        found = self._select("k.key_id = %s", (key_id,))
+        return found[0] if found else None
+
+    def key_revoked(self, key_id: UUID) -> bool:
+        """Whether a key is revoked (or gone): what a live connection re-checks."""
+        found = self.find(key_id)
+        return found is None or found.revoked_at is not None
+
     def list(self) -> list[ApiKey]:
         return self._select("true", ())
 

@@ -117,6 +117,8 @@ def _title(slug: str) -> str:
 
 async def on_ledger_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LedgerError)
+    if isinstance(exc, AccessDeniedError) and exc.hidden is not None:
+        exc = exc.hidden  # out of the caller's reach: answered exactly like an unknown id
     status = status_for(exc)
     log.info("request refused", type=exc.type, status=status, field=exc.field)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None

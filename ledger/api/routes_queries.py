@@ -1,7 +1,10 @@
 """Queries as GET: clients, matters, unbilled time, invoices, statements, payments.
 
 Every answer comes from the read side (``projections.query``): live (caught up
-to the head first) or, with ``as_of``, as the books stood at that moment. Lists
+to the head first) or, with ``as_of``, as the books stood at that moment. What
+a caller sees is the access policy's answer (``ledger.domain.policy``): an id
+out of its reach answers like an unknown one, a client sees issued invoices
+only and no internal reasons on its statement. Lists
 are cut to what the caller's grants reach *before* paging, then paged with a
 cursor; every client, matter or invoice a response discloses is recorded as a
 ``RecordAccessed`` (304s too: the caller learnt the data is unchanged).
@@ -18,7 +21,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from commands.ledger_app import Context
 from ledger.api.http import page, record_reads, respond
 from ledger.api.security import MONEY_READ, STAFF_READ, Gate, gate_for, state_of
-from ledger.domain.errors import ClientNotFoundError, MatterNotFoundError
+from ledger.domain import policy
+from ledger.domain.errors import ClientNotFoundError, InvoiceNotFoundError, MatterNotFoundError
 from projections import reports
 from projections.query import open_books, statement_report
 
@@ -136,7 +140,8 @@ def list_invoices(request: Request, *, gate: Money, client_id: UUID | None = Non
                     client_id) as books:
         meta = books.meta()
         rows = reports.invoice_balances(books.reader, _day(on, as_of), client_id)
-    rows = [i for i in rows if status is None or i["status"] == status]
+    rows = [i for i in rows if (status is None or i["status"] == status)
+            and policy.shown_invoice(gate.caller.role, i)]
     return _paged(request, gate, "invoices", meta, rows,
                   key=lambda i: f"{i['number'] or '~'}|{i['invoice_id']}", limit=limit, after=after)
 
@@ -145,7 +150,7 @@ def list_invoices(request: Request, *, gate: Money, client_id: UUID | None = Non
 def get_invoice(request: Request, *, invoice_id: UUID, gate: Money, on: On = None,
                 as_of: AsOf = None) -> Response:
     invoice = Context(state_of(request).service.app).invoice(invoice_id)
-    gate.require(invoice.client_id, invoice.matter_id)
+    gate.require(invoice.client_id, invoice.matter_id, hidden=policy.not_found("invoice"))
     with open_books(state_of(request).store, ["directory", "balances"], utc(as_of),
                     invoice.client_id) as books:
         meta = books.meta()
@@ -155,9 +160,9 @@ def get_invoice(request: Request, *, invoice_id: UUID, gate: Money, on: On = Non
         lines = sorted(books.reader.select("rm_invoice_lines", invoice_id=invoice_id),
                        key=lambda li: li["line_no"])
     if not found:
-        from ledger.domain.errors import InvoiceNotFoundError
-
         raise InvoiceNotFoundError("no such invoice at that moment", field="invoice_id")
+    if not policy.shown_invoice(gate.caller.role, found[0]):
+        raise policy.not_found("invoice")  # a draft, to a client: as if unknown
     record_reads(request, gate.caller, "invoice", found)
     shown = [{k: v for k, v in li.items() if k != "invoice_id"} for li in lines]
     return respond(request, {**meta, **found[0], "lines": shown})
@@ -177,6 +182,7 @@ def statement(request: Request, *, client_id: UUID, gate: Money,
     last = end or _day(None, as_of)
     first = start or last.replace(month=1, day=1)
     body = statement_report(state_of(request).store, client_id, first, last, utc(as_of))
+    body["lines"] = [policy.statement_line(gate.caller.role, li) for li in body["lines"]]
     record_reads(request, gate.caller, "statement", [{"client_id": client_id}])
     return respond(request, body)
 

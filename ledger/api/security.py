@@ -7,34 +7,39 @@ Two gates, both on every request, nothing cached between requests:
 2. the data must be reachable through ``AccessGranted`` events that are
    neither revoked nor expired today, read fresh from the chain (``Gate``).
    Firm admins need no grant (as on the command side).
+
+Both answers are the access policy's (``ledger.domain.policy``); this module
+only reads the key and the grants and hands them to it. Data the grants do
+not reach answers like an unknown id (404), never 403.
 """
 
 # No "from __future__ import annotations": FastAPI must resolve the closures' annotations.
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
 from fastapi import Depends, Request
 
-from commands.errors import AccessDeniedError
-from commands.ledger_app import Context
-from ledger.api.keys import Caller
+from commands.ledger_app import BillingLedger, Context
+from ledger.api.keys import Caller, KeyStore
 from ledger.api.problems import RoleForbiddenError, UnauthenticatedError
 from ledger.api.state import ApiState
+from ledger.domain import policy
 from ledger.domain.access import AccessList
+from ledger.domain.errors import NotFoundError
+from ledger.domain.policy import ROUTE_ROLES, Scope
 
-ADMIN, CLERK, TK, AUDITOR, CLIENT = (
-    "firm_admin", "billing_clerk", "timekeeper", "auditor", "client")
-STAFF_READ = frozenset({ADMIN, CLERK, TK, AUDITOR})
-MONEY_READ = frozenset({ADMIN, CLERK, AUDITOR, CLIENT})
-BILLING = frozenset({ADMIN, CLERK})
-TIME = frozenset({ADMIN, CLERK, TK})
-AUDIT = frozenset({ADMIN, AUDITOR})
-ADMIN_ONLY = frozenset({ADMIN})
-ME = frozenset({ADMIN, CLERK, TK, AUDITOR, CLIENT})
+ADMIN, CLERK, TK, AUDITOR, CLIENT = policy.ROLES
+STAFF_READ = ROUTE_ROLES["staff_read"]
+MONEY_READ = ROUTE_ROLES["money_read"]
+BILLING = ROUTE_ROLES["billing"]
+TIME = ROUTE_ROLES["time"]
+AUDIT = ROUTE_ROLES["audit"]
+ADMIN_ONLY = ROUTE_ROLES["admin"]
+ME = ROUTE_ROLES["me"]
 
 
 def state_of(request: Request) -> ApiState:
@@ -68,27 +73,29 @@ def allow(roles: frozenset[str]) -> Callable[..., Caller]:
 
 
 class Gate:
-    """The caller's grants as the chain holds them at this request."""
+    """The caller's grants as the chain holds them at this request, judged by the policy."""
 
-    def __init__(self, caller: Caller, access: AccessList | None) -> None:
+    def __init__(self, caller: Caller, access: AccessList | None,
+                 day: date | None = None) -> None:
         self.caller, self.access = caller, access
-        self.today = datetime.now(UTC).date()
+        self.today = day or policy.today()
 
     @property
     def unrestricted(self) -> bool:
         return self.caller.role == ADMIN
 
     def can_read(self, client_id: UUID | None, matter_id: UUID | None = None) -> bool:
-        if self.unrestricted:
-            return True
-        return self.access is not None and self.access.allows(
-            "read", client_id=client_id, matter_id=matter_id, today=self.today)
+        return policy.can_read(self.caller.role, self.access, client_id=client_id,
+                               matter_id=matter_id, day=self.today)
 
-    def require(self, client_id: UUID | None, matter_id: UUID | None = None) -> None:
-        if not self.can_read(client_id, matter_id):
-            field = "matter_id" if matter_id is not None else "client_id"
-            raise AccessDeniedError("the principal holds no active grant for this data",
-                                    field=field)
+    def require(self, client_id: UUID | None, matter_id: UUID | None = None, *,
+                hidden: NotFoundError | None = None) -> None:
+        """Refuse, exactly as for an unknown id, what the caller's grants do not reach."""
+        policy.require(self.caller.role, self.access, "read", client_id=client_id,
+                       matter_id=matter_id, hidden=hidden, day=self.today)
+
+    def scope(self, redacted: bool = False) -> Scope:
+        return policy.reach_of(self.caller.role, self.access, redacted=redacted, day=self.today)
 
     def visible(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows whose client (or matter) the caller may read."""
@@ -100,9 +107,36 @@ def _uuid(value: Any) -> UUID | None:
     return None if value is None else UUID(str(value))
 
 
+def reauthorize(state: ApiState, caller: Caller, redacted: bool = False) -> Scope | None:
+    """The caller's scope read again now (key, then grants), or None if its key was revoked.
+
+    Long-lived connections call this at least once a second and before they
+    send anything, so a revocation reaches an open stream, not only the next
+    request.
+    """
+    if state.keys.key_revoked(caller.key_id):
+        return None
+    access = Context(state.service.app).access(caller.principal.id)
+    return policy.reach_of(caller.role, access, redacted=redacted, day=state.config.today())
+
+
+def key_authorizer(keys: KeyStore, app: BillingLedger,
+                   today: Callable[[], date] = policy.today) -> Callable[[UUID], Scope | None]:
+    """What an API key may see now, by key id (None when revoked or unknown): for webhooks."""
+
+    def authorize(key_id: UUID) -> Scope | None:
+        key = keys.find(key_id)
+        if key is None or key.revoked_at is not None:
+            return None
+        return policy.reach_of(key.role, Context(app).access(key.principal_id), day=today())
+
+    return authorize
+
+
 def gate_for(roles: frozenset[str]) -> Callable[..., Gate]:
     def gate(request: Request, caller: Annotated[Caller, Depends(allow(roles))]) -> Gate:
-        service = state_of(request).service
-        return Gate(caller, Context(service.app).access(caller.principal.id))
+        state = state_of(request)
+        return Gate(caller, Context(state.service.app).access(caller.principal.id),
+                    state.config.today())
 
     return gate

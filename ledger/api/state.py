@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from commands.service import BillingService
 from ledger.api.access_log import AccessLog, NoAccessLog
 from ledger.api.keys import KeyStore
+from ledger.domain.policy import today
 from ledger.store.firm import FirmStore
 
 
@@ -21,6 +24,7 @@ class ApiConfig:
     readiness_max_lag: int = 1000
     page_limit_max: int = 500
     extra: dict[str, str] = field(default_factory=dict)
+    today: Callable[[], date] = today  # the day grants are judged on (UTC)
 
 
 @dataclass

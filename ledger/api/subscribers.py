@@ -1,10 +1,17 @@
 """HTTP routes of the subscribers: the pull feed, the live stream, webhook endpoints.
 
 Why the caller's grants decide the scope, read fresh on every request: a
-revoked grant stops the very next page or stream connection from showing that
-client. A firm admin reads the firm scope; anyone else the clients and
-matters of their active grants that permit ``read``; ``redacted=true``
-narrows either to redacted confidential fields. Every client or matter whose
+revoked grant stops the very next page from showing that client. A firm
+admin reads the firm scope; anyone else the clients and matters of their
+active grants that permit ``read``; ``redacted=true`` narrows either to
+redacted confidential fields; within that reach the key's role decides each
+event's form (the access policy, ``ledger.domain.policy``). An open stream
+re-reads its caller's key and grants after it read each batch of rows,
+before sending it, and at least once a second (while idle, and while a slow
+reader takes a long batch): once they no longer cover what
+it opened with (key revoked, grant revoked or expired), it sends a final
+``event: access-revoked`` and closes. Since rows are read before the check,
+nothing recorded after the revocation committed reaches the old caller. Every client or matter whose
 events a response disclosed is recorded as a ``RecordAccessed``. Webhook
 endpoints are firm-admin business (a webhook's scope is its own, set here).
 
@@ -26,41 +33,42 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.http import record_reads
-from ledger.api.security import ADMIN_ONLY, MONEY_READ, STAFF_READ, Gate, gate_for, state_of
-from ledger.domain.access import ROLE_ACTIONS
+from ledger.api.security import (
+    ADMIN_ONLY,
+    MONEY_READ,
+    STAFF_READ,
+    Gate,
+    gate_for,
+    key_authorizer,
+    reauthorize,
+    state_of,
+)
 from ledger.subscribers.feed import (
     MAX_PAGE,
     FeedEvent,
     encode,
+    keep,
     opener_for,
     read_page,
     resolve_types,
     to_feed_event,
 )
 from ledger.subscribers.live import LiveFeed
-from ledger.subscribers.scope import FIRM, Owners, Scope, parse_scope
-from ledger.subscribers.webhooks import WebhookStore
+from ledger.subscribers.scope import Owners, Scope, parse_scope
+from ledger.subscribers.webhooks import InvalidWebhookError, WebhookStore
 
 HEARTBEAT_SECONDS = 15.0
+RECHECK_SECONDS = 1.0  # an open stream re-reads its caller's key and grants this often
+REVOKED = (b"event: access-revoked\ndata: {\"reason\": \"the caller's key or grants no longer "
+           b"cover this stream\"}\n\n")
 STREAM_MAX_SECONDS = 3600.0
 Reader = Annotated[Gate, Depends(gate_for(STAFF_READ | MONEY_READ))]
 Admin = Annotated[Gate, Depends(gate_for(ADMIN_ONLY))]
 
 
 def scope_of(gate: Gate, redacted: bool) -> Scope:
-    """The caller's scope: firm for a firm admin, else its active read grants."""
-    if gate.unrestricted:
-        scope = FIRM
-    else:
-        clients: set[UUID] = set()
-        matters: set[UUID] = set()
-        grants = gate.access.grants.values() if gate.access is not None else []
-        for g in grants:
-            if g.active_on(gate.today) and "read" in ROLE_ACTIONS.get(g.role, frozenset()):
-                (clients if g.scope == "client" else matters).add(g.scope_id)
-        scope = Scope(clients=frozenset(clients), matters=frozenset(matters))
-    return Scope(firm=scope.firm, clients=scope.clients, matters=scope.matters,
-                 confidential=scope.confidential and not redacted)
+    """The caller's scope, as the access policy reads its key's role and grants."""
+    return gate.scope(redacted)
 
 
 def _disclosed(events: list[FeedEvent]) -> list[dict[str, Any]]:
@@ -83,6 +91,9 @@ class NewWebhook(BaseModel):
     after: int | None = Field(default=None, ge=0, le=MAX_POSITION,
                               description="deliver events after this position "
                               "(default: the head, i.e. only new events)")
+    key_id: UUID | None = Field(default=None, description="deliver what this API key may "
+                                "see (its role and grants, re-checked before every event; "
+                                "the endpoint is paused when they no longer cover it)")
 
 
 class Replay(BaseModel):
@@ -129,28 +140,51 @@ def router() -> APIRouter:
                      ) -> StreamingResponse:
         start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
         topics = resolve_types(type or ())
-        store = state_of(request).store
+        state = state_of(request)
+        store = state.store
         scope = scope_of(gate, redacted)
         opener = opener_for(store) if scope.confidential else None
         book = owners(request)
+
+        def still_allowed() -> bool:
+            now = reauthorize(state, gate.caller, redacted)
+            return now is not None and now.covers(scope)
 
         async def events() -> AsyncIterator[bytes]:
             feed = await asyncio.to_thread(LiveFeed, store, start, topics)
             conn = await asyncio.to_thread(store.location.connect)
             sent, deadline = 0, time.monotonic() + STREAM_MAX_SECONDS
+            quiet_since = time.monotonic()
             try:
                 yield b"retry: 1000\n\n"
                 while time.monotonic() < deadline and not await request.is_disconnected():
-                    rows = await asyncio.to_thread(feed.next_rows, 500, heartbeat)
+                    rows = await asyncio.to_thread(feed.next_rows, 500,
+                                                   min(heartbeat, RECHECK_SECONDS))
+                    # Rows read, then the key and grants read again: whatever
+                    # committed before these rows (a revocation included) is seen.
+                    if not await asyncio.to_thread(still_allowed):
+                        yield REVOKED
+                        return
+                    checked = time.monotonic()
                     if not rows:
-                        yield b": heartbeat\n\n"
+                        if time.monotonic() - quiet_since >= heartbeat:
+                            quiet_since = time.monotonic()
+                            yield b": heartbeat\n\n"
                         continue
+                    quiet_since = time.monotonic()
                     await asyncio.to_thread(book.resolve, conn,
                                             [row.originator_id for row in rows])
                     out = [to_feed_event(row, book, scope, raw=raw, opener=opener)
                            for row in rows]
+                    if topics:  # filtered: as the pull feed, no stubs (``feed.keep``)
+                        out = [e for e in out if keep(e)]
                     record_reads(request, gate.caller, "events", _disclosed(out))
                     for event in out:
+                        if time.monotonic() - checked >= RECHECK_SECONDS:  # a slow reader
+                            if not await asyncio.to_thread(still_allowed):
+                                yield REVOKED
+                                return
+                            checked = time.monotonic()
                         yield (f"id: {event.position}\nevent: ledger-event\ndata: ".encode()
                                + encode(event) + b"\n\n")
                         sent += 1
@@ -168,9 +202,17 @@ def router() -> APIRouter:
             "(the secret is in this response only)")
     def add_webhook(request: Request, gate: Admin,
                     body: Annotated[NewWebhook, Body()]) -> dict[str, Any]:
-        endpoint, secret = WebhookStore(state_of(request).store).add(
-            body.url, event_types=body.event_types, scope=parse_scope(body.scope),
-            after=body.after)
+        state = state_of(request)
+        scope = parse_scope(body.scope)
+        if body.key_id is not None:
+            reach = key_authorizer(state.keys, state.service.app, state.config.today)(
+                body.key_id)
+            if reach is None:
+                raise InvalidWebhookError("the API key is unknown or revoked", field="key_id")
+            scope = reach.narrowed(scope)
+        endpoint, secret = WebhookStore(state.store).add(
+            body.url, event_types=body.event_types, scope=scope, after=body.after,
+            key_id=body.key_id)
         return {**endpoint.public(), "secret": secret}
 
     @r.get("/v1/webhooks", summary="Webhook endpoints, their positions and state")

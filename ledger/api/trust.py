@@ -36,6 +36,7 @@ from ledger.api.security import (
     gate_for,
     state_of,
 )
+from ledger.domain.policy import AccessDeniedError
 from projections.trust import reports as r
 from projections.trust.books import TrustBooks, load_books
 
@@ -91,9 +92,10 @@ def _day(on: date | None, books: TrustBooks) -> date:
 def _whole_account(request: Request, gate: Gate, what: str, body: dict[str, Any],
                    rows: list[dict[str, Any]]) -> Response:
     """Refuse unless every client shown is within the caller's grants; record the reads."""
-    for row in rows:
-        if row.get("client_id") is not None:
-            gate.require(UUID(str(row["client_id"])))
+    for row in rows:  # a report-wide refusal (no id of the caller's is looked up): 403
+        if row.get("client_id") is not None and not gate.can_read(UUID(str(row["client_id"]))):
+            raise AccessDeniedError("the report covers clients outside the caller's grants",
+                                    field="account_id")
     record_reads(request, gate.caller, what, [{"client_id": c} for c in
                                               sorted({x["client_id"] for x in rows
                                                       if x.get("client_id")})])

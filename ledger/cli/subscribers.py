@@ -126,10 +126,21 @@ def cmd_webhooks_attempts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_webhooks_deliver(args: argparse.Namespace, settings: Settings) -> int:
+    from commands.ledger_app import BillingLedger, ledger_env
+    from ledger.api.keys import KeyStore
+    from ledger.api.security import key_authorizer
     from ledger.subscribers.delivery import DeliveryWorker
 
-    with DeliveryWorker(_store(args, settings)) as worker:
-        worker.run(timeout=args.seconds)
+    store = _store(args, settings)
+    app = BillingLedger(env=ledger_env(store))  # endpoints of a key: its grants, re-read
+    keys = KeyStore(store)
+    keys.open_pool(2)  # the key is looked up before every event of such an endpoint
+    try:
+        with DeliveryWorker(store, authorize=key_authorizer(keys, app)) as worker:
+            worker.run(timeout=args.seconds)
+    finally:
+        keys.close()
+        app.close()
     return 0
 
 

@@ -15,6 +15,9 @@ Why it is built this way:
   events before giving the thread back;
 * **retries**: exponential backoff with equal jitter (half the delay fixed,
   half random), capped; an endpoint failing for ``max_failure`` is disabled;
+* **authorised while it runs**: an endpoint registered for an API key is
+  re-checked (key live, grants still covering its scope) before each event;
+  when access is gone it is paused (``disabled`` with the reason recorded);
 * **prompt**: the worker wakes on the recorder's ``NOTIFY`` (``LISTEN``),
   with a short poll as a fallback and for retries coming due.
 """
@@ -24,11 +27,13 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import structlog
 from psycopg import Connection
 from psycopg.sql import SQL, Identifier
@@ -37,11 +42,13 @@ from ledger import __version__
 from ledger.store.firm import FirmStore
 from ledger.subscribers.feed import encode, ledger_id_of, opener_for, read_rows, to_feed_event
 from ledger.subscribers.poster import Poster
-from ledger.subscribers.scope import Owners
+from ledger.subscribers.scope import Owners, Scope
 from ledger.subscribers.signing import SIGNATURE_HEADER, signature_header
 from ledger.subscribers.webhooks import MAX_FAILURE, Endpoint, WebhookStore
 
 log = structlog.get_logger("ledger.webhooks")
+Authorizer = Callable[[UUID], Scope | None]
+"""What an API key may see now (its role and grants), or None when it is revoked."""
 
 
 def backoff(failures: int, base: float, cap: float) -> float:
@@ -57,7 +64,7 @@ class DeliveryWorker:
     def __init__(self, store: FirmStore, *, threads: int = 8, batch: int = 100,
                  timeout: float = 10.0, backoff_base: float = 1.0,
                  backoff_cap: float = 3600.0, max_failure: timedelta = MAX_FAILURE,
-                 poll: float = 0.5) -> None:
+                 poll: float = 0.5, authorize: Authorizer | None = None) -> None:
         self.store, self.webhooks = store, WebhookStore(store)
         self.webhooks.ensure()
         self.batch, self.timeout, self.poll = batch, timeout, poll
@@ -68,6 +75,7 @@ class DeliveryWorker:
         self._owners = Owners(store.schema, store.events_table)
         self._opener = opener_for(store)
         self._ledger_id: str | None = None
+        self._authorize = authorize
 
     def run(self, stop: threading.Event | None = None, timeout: float | None = None) -> None:
         """Serve endpoints until ``stop`` is set or ``timeout`` seconds pass."""
@@ -122,9 +130,37 @@ class DeliveryWorker:
         with Poster(endpoint.url, self.timeout) as poster:
             return self._send(conn, endpoint, poster)
 
+    def _scope(self, conn: Connection[Any], endpoint: Endpoint) -> Scope | None:
+        """The scope to deliver in now; None (and the endpoint paused) when access is gone.
+
+        An endpoint registered for an API key gets what that key may see: its
+        role, within the reach it had at registration, as long as the key is
+        live and its grants still cover that reach.
+        """
+        scope = endpoint.parsed_scope()
+        if endpoint.key_id is None:
+            return scope
+        if self._authorize is None:
+            log.warning("webhook needs its key checked; no authorizer", endpoint=str(endpoint.id))
+            return None
+        now = self._authorize(endpoint.key_id)
+        reason = None
+        if now is None:
+            reason = "access revoked: the endpoint's API key is revoked"
+        elif not now.covers(msgspec.structs.replace(scope, role=now.role)):
+            reason = "access revoked: a grant of the endpoint's key was revoked or expired"
+        if reason is not None:
+            self.webhooks.pause(conn, endpoint.id, reason)
+            log.info("webhook paused", endpoint=str(endpoint.id), reason=reason)
+            return None
+        assert now is not None
+        return msgspec.structs.replace(scope, role=now.role)
+
     def _send(self, conn: Connection[Any], endpoint: Endpoint, poster: Poster) -> int:
         endpoint_id = endpoint.id
-        secret, scope = self.webhooks.secret(conn, endpoint_id), endpoint.parsed_scope()
+        secret, scope = self.webhooks.secret(conn, endpoint_id), self._scope(conn, endpoint)
+        if scope is None:
+            return 0
         if self._ledger_id is None:
             self._ledger_id = ledger_id_of(conn, self.store)
         position, sent = endpoint.position, 0
@@ -136,6 +172,8 @@ class DeliveryWorker:
             if event.withheld or (endpoint.event_types and row.topic not in endpoint.event_types):
                 skip_to = row.position
                 continue
+            if endpoint.key_id is not None and self._scope(conn, endpoint) is None:
+                break  # re-checked before each event: access went while sending
             if skip_to != position:
                 if not self.webhooks.advance(conn, endpoint_id, position, skip_to):
                     return sent

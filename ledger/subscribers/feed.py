@@ -27,7 +27,7 @@ from eventsourcing.utils import get_topic
 from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 
-from ledger.domain import EVENT_CATALOG
+from ledger.domain import EVENT_CATALOG, policy
 from ledger.errors import LedgerError
 from ledger.store.chain import genesis_hash
 from ledger.store.firm import FirmStore
@@ -35,7 +35,7 @@ from ledger.subscribers.scope import Owners, Scope
 
 MAX_PAGE = 1000
 SCAN_FACTOR = 20
-REDACTED: dict[str, bool] = {"redacted": True}
+REDACTED: dict[str, bool] = policy.REDACTED_VALUE
 
 
 class InvalidFeedRequestError(LedgerError):
@@ -138,11 +138,12 @@ def opener_for(store: FirmStore) -> Opener | None:
 
 def to_feed_event(row: StoredRow, owners: Owners, scope: Scope, *,
                   raw: bool = False, opener: Opener | None = None) -> FeedEvent:
-    """The feed shape of one stored row, as this scope may see it."""
+    """The feed shape of one stored row, in the form the access policy gives this scope."""
     owners.learn(row.originator_id, row.originator_version, row.topic, row.state)
     client, matter = owners.owner(row.originator_id)
     prev_hash, digest = row.prev_hash.hex(), row.hash.hex()
-    if not scope.visible(client, matter):
+    name = policy.type_name(row.topic)
+    if policy.event_form(scope, name, client, matter) == policy.WITHHELD:
         return FeedEvent(position=row.position, type=None, schema_version=None,
                          recorded_at=rfc3339(row.recorded_at), effective_on=None,
                          originator_id=None, originator_version=None, client_id=None,
@@ -150,10 +151,8 @@ def to_feed_event(row: StoredRow, owners: Owners, scope: Scope, *,
                          prev_hash=prev_hash, hash=digest)
     payload = _PAYLOAD.decode(row.state)
     schema_version = int(payload.pop("class_version", 1))
-    clear = scope.shows_confidential(client, matter)
-    if "confidential" in payload and not clear:
-        payload["confidential"] = dict(REDACTED)
-    elif "confidential" in payload and opener is not None:
+    clear = policy.apply_form(scope, name, payload) == policy.FULL
+    if clear and "confidential" in payload and opener is not None:
         try:
             opener(payload, row)
         except Exception:  # unreadable (wrong key, damaged): never sent sealed or half-open
@@ -199,9 +198,10 @@ def read_page(conn: Connection[Any], store: FirmStore, owners: Owners, scope: Sc
     """Up to ``limit`` events after ``after`` as this scope sees them.
 
     Without filters every position appears (withheld stubs included), so the
-    page chains. With a type or client filter only matching visible events
-    appear; ``next_after`` is the last position examined, so paging goes on
-    from there even when a page comes back empty.
+    page chains. With a type or client filter only matching events the scope
+    may see (not withheld) appear, on every surface alike (``keep``);
+    ``next_after`` is the last position examined, so paging goes on from
+    there even when a page comes back empty.
     """
     if after < 0 or not 1 <= limit <= MAX_PAGE:
         raise InvalidFeedRequestError(f"after must be >= 0 and limit 1..{MAX_PAGE}",
@@ -220,8 +220,7 @@ def read_page(conn: Connection[Any], store: FirmStore, owners: Owners, scope: Sc
         for row in rows:
             event = to_feed_event(row, owners, scope, raw=raw, opener=opener)
             cursor = row.position
-            if filtered and (event.withheld or (
-                    client_id is not None and event.client_id != str(client_id))):
+            if filtered and not keep(event, client_id):
                 continue
             events.append(event)
             if len(events) == limit:
@@ -230,6 +229,16 @@ def read_page(conn: Connection[Any], store: FirmStore, owners: Owners, scope: Sc
     head = conn.execute(SQL("SELECT coalesce(max(notification_id), 0) FROM {s}.{t}").format(
         s=Identifier(store.schema), t=Identifier(store.events_table))).fetchone()
     return Page(ledger_id_of(conn, store), events, cursor, int(head[0]) if head else 0)
+
+
+def keep(event: FeedEvent, client_id: UUID | None = None) -> bool:
+    """Whether a filtered feed (type or client filter) sends this event.
+
+    Why withheld events are left out: a stub that matched a type filter would
+    tell the subscriber that an event of that type, outside its reach,
+    happened then. Unfiltered feeds send the stubs so that the chain links.
+    """
+    return not event.withheld and (client_id is None or event.client_id == str(client_id))
 
 
 class ChainBreakError(LedgerError):

@@ -1,5 +1,9 @@
 """What a subscriber may see: its scope, and which client each event belongs to.
 
+The ``Scope`` itself, and what each role sees within it, is the access
+policy's (``ledger.domain.policy``); this module parses scopes and finds
+each event's owner.
+
 Why a scope decides *visibility* as well as redaction: a client-scoped
 subscriber (a client's portal, a practice-management sync for one client)
 must not learn anything about another client, not even amounts, so events of
@@ -27,40 +31,16 @@ from psycopg import Connection
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from ledger.domain.policy import Scope
 from ledger.errors import LedgerError
+
+__all__ = ["FIRM", "FIRM_REDACTED", "InvalidScopeError", "Owners", "Scope", "parse_scope"]
 
 
 class InvalidScopeError(LedgerError):
     """A scope that cannot be parsed (unknown kind, malformed id)."""
 
     type = "invalid-scope"
-
-
-class Scope(msgspec.Struct, frozen=True, kw_only=True):
-    """Firm-wide, or a set of clients and matters; with or without confidential fields."""
-
-    firm: bool = False
-    clients: frozenset[UUID] = frozenset()
-    matters: frozenset[UUID] = frozenset()
-    confidential: bool = True
-
-    def visible(self, client_id: UUID | None, matter_id: UUID | None) -> bool:
-        if self.firm:
-            return True
-        return (client_id is not None and client_id in self.clients) or (
-            matter_id is not None and matter_id in self.matters)
-
-    def shows_confidential(self, client_id: UUID | None, matter_id: UUID | None) -> bool:
-        return self.confidential and self.visible(client_id, matter_id)
-
-    def describe(self) -> str:
-        """The scope in the text form ``parse_scope`` reads."""
-        parts = ["firm"] if self.firm else []
-        parts += [f"client:{c}" for c in sorted(self.clients, key=str)]
-        parts += [f"matter:{m}" for m in sorted(self.matters, key=str)]
-        if not self.confidential:
-            parts.append("redacted")
-        return ",".join(parts) or "none"
 
 
 FIRM = Scope(firm=True)

@@ -55,6 +55,7 @@ class Endpoint:
     next_attempt_at: datetime
     disabled_reason: str | None
     created_at: datetime
+    key_id: UUID | None = None
 
     def parsed_scope(self) -> Scope:
         return parse_scope([self.scope])
@@ -66,7 +67,8 @@ class Endpoint:
                 "failing_since": _iso(self.failing_since),
                 "consecutive_failures": self.consecutive_failures,
                 "next_attempt_at": _iso(self.next_attempt_at),
-                "disabled_reason": self.disabled_reason, "created_at": _iso(self.created_at)}
+                "disabled_reason": self.disabled_reason, "created_at": _iso(self.created_at),
+                "key_id": None if self.key_id is None else str(self.key_id)}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -74,7 +76,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 COLUMNS = ("id, url, event_types, scope, position, status, failing_since, "
-           "consecutive_failures, next_attempt_at, disabled_reason, created_at")
+           "consecutive_failures, next_attempt_at, disabled_reason, created_at, key_id")
 
 
 class WebhookStore:
@@ -103,6 +105,10 @@ class WebhookStore:
                 " next_attempt_at timestamptz NOT NULL DEFAULT clock_timestamp(),"
                 " disabled_reason text,"
                 " created_at timestamptz NOT NULL DEFAULT clock_timestamp())"))
+            # key_id: deliver as this API key sees (its role, its principal's
+            # grants, re-checked before every event); NULL: the operator's scope.
+            conn.execute(self.q("ALTER TABLE {s}.webhook_endpoints"
+                                " ADD COLUMN IF NOT EXISTS key_id uuid"))
             conn.execute(self.q(
                 "CREATE TABLE IF NOT EXISTS {s}.webhook_attempts ("
                 " id bigserial PRIMARY KEY,"
@@ -116,10 +122,12 @@ class WebhookStore:
             conn.execute("SELECT pg_advisory_unlock(hashtext('legal-ledger webhooks ddl'))")
 
     def add(self, url: str, *, event_types: list[str], scope: Scope,
-            after: int | None = None) -> tuple[Endpoint, str]:
+            after: int | None = None, key_id: UUID | None = None) -> tuple[Endpoint, str]:
         """Register an endpoint; returns it and its secret (the only time it is shown).
 
         Delivery starts after ``after`` (default: the current head, i.e. new events).
+        With ``key_id`` the endpoint receives what that API key may see, and
+        ``scope`` is that key's reach at registration (narrowed by the caller).
         """
         split = urlsplit(url)
         if split.scheme not in ("http", "https") or not split.hostname or len(url) > 2000:
@@ -134,8 +142,9 @@ class WebhookStore:
         with self.connect() as conn:
             row = conn.execute(self.q(
                 "INSERT INTO {s}.webhook_endpoints (id, url, event_types, scope, secret,"
-                " position) VALUES (%s, %s, %s, %s, %s, %s) RETURNING " + COLUMNS),
-                (uuid4(), url, types, scope.describe(), secret, max(start, 0))).fetchone()
+                " position, key_id) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING " + COLUMNS),
+                (uuid4(), url, types, scope.describe(), secret, max(start, 0),
+                 key_id)).fetchone()
         assert row is not None
         return Endpoint(*row), secret
 
@@ -226,6 +235,12 @@ class WebhookStore:
             " consecutive_failures = 0 WHERE id = %s AND position = %s RETURNING id"),
             (new, endpoint_id, old)).fetchone()
         return row is not None
+
+    def pause(self, conn: Connection[Any], endpoint_id: UUID, reason: str) -> None:
+        """Stop delivering to an endpoint whose key no longer covers it (replay resumes it)."""
+        conn.execute(self.q(
+            "UPDATE {s}.webhook_endpoints SET status = 'disabled', disabled_reason = %s"
+            " WHERE id = %s"), (reason, endpoint_id))
 
     def failed(self, conn: Connection[Any], endpoint_id: UUID, old: int,
                retry_in: timedelta, max_failure: timedelta) -> None:
