@@ -15,20 +15,25 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 from commands.service import BillingService
+from ledger.api import ApiConfig, create_app
 from ledger.crypto import close_engines
 from ledger.database import DatabaseLocation, start_embedded, stop_embedded
 from ledger.store.firm import FirmStore
+from tests.support.access import Clock
 from tests.support.api import Api, make_api
 from tests.support.billing import set_up_firm, timekeeper
 from tests.support.crypto import ClientBook, record_client
 from tests.support.firms import drop_firm, new_firm_name
-from tests.support.subscribers import Receiver, Recorder, nats_server
+from tests.support.subscribers import Receiver, Recorder, free_port, nats_server
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +125,26 @@ def receiver() -> Iterator[Receiver]:
         yield r
     finally:
         r.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def server(firm_store: FirmStore, clock: Clock) -> Iterator[str]:
+    """The app served over real HTTP (streams need it), judging grants by ``clock``."""
+    app = create_app(firm_store, ApiConfig(access_linger_seconds=0.01, today=clock))
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)

@@ -18,19 +18,15 @@ import pytest
 from ledger.api.keys import KeyStore
 from ledger.store.firm import FirmStore
 from ledger.subscribers.webhooks import WebhookStore
-from tests.access_fixtures import (
+from tests.support.access import (
     Clock,
     Stream,
-    clock,
     deliver_all,
     read_stream,
     received,
-    server,
 )
-from tests.subscribers_fixtures import Receiver, receiver, wait_until
-from tests.test_api_fixtures import Api, api, grant, seed
-
-__all__ = ["api", "clock", "receiver", "server"]
+from tests.support.api import Api, grant, seed
+from tests.support.subscribers import Receiver, wait_until
 
 HOW = ["grant-revoked", "grant-expired", "key-revoked"]
 

@@ -17,25 +17,21 @@ from ledger.api.keys import KeyStore
 from ledger.api.problems import PROBLEM_BASE
 from ledger.store.firm import FirmStore
 from ledger.subscribers import feed
-from tests.access_fixtures import (
+from tests.support.access import (
     INTERNAL,
     ROLES,
     Stream,
-    clock,
     deliver_all,
     every_event,
     forms_by_type,
     pull_all,
     read_stream,
     received,
-    server,
     team,
     who,
 )
-from tests.subscribers_fixtures import Receiver, receiver
-from tests.test_api_fixtures import CLIENT_NAME, NARRATIVE, Api, api, grant, seed
-
-__all__ = ["api", "clock", "receiver", "server"]
+from tests.support.api import CLIENT_NAME, NARRATIVE, Api, grant, seed
+from tests.support.subscribers import Receiver
 
 F, R, W = "full", "redacted", "withheld"
 MONEY = {"InvoiceDrafted", "WrittenDown", "InvoiceIssued", "InvoiceVoided", "PaymentApplied",

@@ -6,28 +6,23 @@ a live server with a clock the test can move, and readers for every surface.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import httpx
-import pytest
-import uvicorn
 
 from commands.ledger_app import BillingLedger, ledger_env
-from ledger.api import ApiConfig, create_app
 from ledger.api.keys import KeyStore
 from ledger.api.security import key_authorizer
 from ledger.domain.policy import type_name
 from ledger.store.firm import FirmStore
 from ledger.subscribers import feed
 from ledger.subscribers.delivery import DeliveryWorker
-from tests.subscribers_fixtures import Receiver, free_port
-from tests.test_api_fixtures import NARRATIVE, Api, grant, seed
+from tests.support.api import NARRATIVE, Api, grant, seed
+from tests.support.subscribers import Receiver
 
 ROLES = ("firm_admin", "billing_clerk", "timekeeper", "auditor", "client")
 INTERNAL = "internal reason: partner discretion"
@@ -103,29 +98,6 @@ def team(api: Api) -> dict[str, str]:
         if role != "firm_admin":
             grants[role] = grant(api, who(role), role, api.ids["c1"])
     return grants
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def server(firm_store: FirmStore, clock: Clock) -> Iterator[str]:
-    """The app served over real HTTP (streams need it), judging grants by ``clock``."""
-    app = create_app(firm_store, ApiConfig(access_linger_seconds=0.01, today=clock))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass
