@@ -237,9 +237,11 @@ def _in_two_processes(store: FirmStore, models: list[ReadModel],
     is lost, never half-applied, and the next catch-up resumes from its positions."""
     mine, theirs = groups
     own_views = [views[models.index(m)] for m in mine]
+    budget = store.location.budget
     request = json.dumps({
         "url": store.location.url, "embedded": store.location.embedded, "firm": store.firm,
-        "events_table": store.events_table, "pool_size": store.pool_size,
+        "events_table": store.events_table,
+        "pool_size": budget.size if budget is not None else store.pool_size,
         "models": [m.name for m in theirs], "page": page, "upto": upto})
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     child = subprocess.Popen(
@@ -266,18 +268,27 @@ def _in_two_processes(store: FirmStore, models: list[ReadModel],
 def child_main() -> None:
     """The child of :func:`_in_two_processes`: a JSON request on stdin, a JSON answer
     (the position, or the error) on stdout; a traceback goes to stderr."""
+    from ledger import bootstrap
     from ledger.database import DatabaseLocation
+    from ledger.settings import Settings
     from projections.catalog import MODELS
 
     request = json.loads(sys.stdin.read())
-    store = FirmStore(DatabaseLocation(request["url"], request["embedded"]), request["firm"],
-                      events_table=request["events_table"], pool_size=request["pool_size"])
+    # This worker is a process of its own: its own budget, tagged legal-ledger/rebuild.
+    location = bootstrap.budgeted(DatabaseLocation(request["url"], request["embedded"]),
+                                  role="rebuild", size=request["pool_size"],
+                                  wait=Settings().pool_wait_seconds)
+    store = FirmStore(location, request["firm"], events_table=request["events_table"],
+                      pool_size=request["pool_size"])
     try:
         position = catch_up(store, [MODELS[n] for n in request["models"]],
                             page=request["page"], upto=request["upto"], processes=1)
     except Exception as exc:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
         raise
+    finally:
+        assert location.budget is not None
+        location.budget.close()
     print(json.dumps({"position": position}), flush=True)
 
 

@@ -23,11 +23,9 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg.sql import SQL, Identifier
 
-from commands.service import BillingService
-from ledger import __version__
+from ledger import __version__, bootstrap
 from ledger.api import problems, routes_audit, routes_commands, routes_queries, trust
-from ledger.api.access_log import AccessLog, NoAccessLog
-from ledger.api.keys import Caller, KeyStore
+from ledger.api.keys import Caller
 from ledger.api.security import ME, allow, state_of
 from ledger.api.state import ApiConfig, ApiState
 from ledger.api.subscribers import router as subscribers_router
@@ -39,15 +37,11 @@ log = structlog.get_logger("ledger.api")
 
 
 def open_state(store: FirmStore, config: ApiConfig) -> ApiState:
-    store.ensure()
-    keys = KeyStore(store)
-    keys.ensure()
-    keys.open_pool()
-    access: AccessLog | NoAccessLog = (
-        AccessLog(store, batch_size=config.access_batch_size,
-                  linger_seconds=config.access_linger_seconds)
-        if config.access_log else NoAccessLog())
-    return ApiState(store, config, BillingService(store), keys, access)
+    """The app's lifetime state, built by the composition root on ``store``'s pool."""
+    built = bootstrap.components(store, access_log=config.access_log,
+                                 access_batch_size=config.access_batch_size,
+                                 access_linger_seconds=config.access_linger_seconds)
+    return ApiState(store, config, built.service, built.keys, built.access)
 
 
 def projection_lag(store: FirmStore) -> dict[str, int]:
@@ -82,7 +76,10 @@ def _follow(store: FirmStore, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
+def create_app(store: FirmStore, config: ApiConfig | None = None, *,
+               on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    """The app on ``store`` (whose location carries the process's pool when the
+    composition root built it); ``on_shutdown`` runs after everything is closed."""
     cfg = config or ApiConfig()
 
     @asynccontextmanager
@@ -100,6 +97,8 @@ def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
                 follower.join(timeout=10)
             state.service.close()
             state.keys.close()
+            if on_shutdown is not None:
+                on_shutdown()
 
     app = FastAPI(title="Legal billing ledger", version=__version__, lifespan=lifespan,
                   description="Event-sourced, hash-chained billing ledger. Money is integer "
