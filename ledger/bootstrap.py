@@ -78,8 +78,11 @@ def open_process(settings: Settings, *, role: str) -> Process:
     global _CURRENT  # noqa: PLW0603 - one per process, by design
     with _LOCK:
         if _CURRENT is None or _CURRENT.budget.closed:
-            location = budgeted(locate_database(settings), role=role,
-                                size=settings.pool_size, wait=settings.pool_wait_seconds)
+            plain = locate_database(settings)
+            with plain.connect():  # an unreachable server: one clear error, at once
+                pass
+            location = budgeted(plain, role=role, size=settings.pool_size,
+                                wait=settings.pool_wait_seconds)
             _CURRENT = Process(settings, role, location)
         return _CURRENT
 

@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -163,6 +164,28 @@ def catch_up(store: FirmStore, models: list[ReadModel], *, rebuild: bool = False
     """
     if not rebuild and upto is None and (current := head_if_current(store, models)) is not None:
         return current
+    # One catch-up at a time in a process: concurrent ones (every read request
+    # when the models lag) would each hold pool connections while waiting on the
+    # first one's advisory locks, and can spend the whole pool between them.
+    with _catch_up_lock(store):
+        if not rebuild and upto is None and (
+                current := head_if_current(store, models)) is not None:
+            return current
+        return _catch_up_now(store, models, rebuild=rebuild, page=page, upto=upto,
+                             progress=progress, processes=processes)
+
+
+_CATCH_UPS: dict[tuple[str, str], threading.Lock] = {}
+_CATCH_UPS_LOCK = threading.Lock()
+
+
+def _catch_up_lock(store: FirmStore) -> threading.Lock:
+    with _CATCH_UPS_LOCK:
+        return _CATCH_UPS.setdefault((store.location.url, store.schema), threading.Lock())
+
+
+def _catch_up_now(store: FirmStore, models: list[ReadModel], *, rebuild: bool, page: int,
+                  upto: int | None, progress: Progress | None, processes: int | None) -> int:
     with opened_views(store, models) as views:
         if rebuild:
             for model, view in zip(models, views, strict=True):

@@ -134,9 +134,13 @@ def router() -> APIRouter:
         opener = opener_for(store) if scope.confidential else None
         book = owners(request)
 
+        def resolve(ids: list[UUID]) -> None:
+            # A pool connection per batch, never one held for the stream's life.
+            with store.location.connect() as conn:
+                book.resolve(conn, ids)
+
         async def events() -> AsyncIterator[bytes]:
             feed = await asyncio.to_thread(LiveFeed, store, start, topics)
-            conn = await asyncio.to_thread(store.location.connect)
             sent, deadline = 0, time.monotonic() + STREAM_MAX_SECONDS
             try:
                 yield b"retry: 1000\n\n"
@@ -145,8 +149,7 @@ def router() -> APIRouter:
                     if not rows:
                         yield b": heartbeat\n\n"
                         continue
-                    await asyncio.to_thread(book.resolve, conn,
-                                            [row.originator_id for row in rows])
+                    await asyncio.to_thread(resolve, [row.originator_id for row in rows])
                     out = [to_feed_event(row, book, scope, raw=raw, opener=opener)
                            for row in rows]
                     record_reads(request, gate.caller, "events", _disclosed(out))
@@ -158,7 +161,6 @@ def router() -> APIRouter:
                             return
             finally:
                 await asyncio.to_thread(feed.close)
-                await asyncio.to_thread(conn.close)
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store",

@@ -79,6 +79,7 @@ class ClientKeyStore:
         self._conninfo = conninfo
         self._budget = budget
         self._held: psycopg.Connection[Any] | None = None
+        self._holder = 0
         self._tables_made = False
         self.schema = schema
         self.events_table = events_table
@@ -96,26 +97,34 @@ class ClientKeyStore:
 
     @contextlib.contextmanager
     def _borrow(self) -> Iterator[psycopg.Connection[Any]]:
-        """The connection of one operation (nested calls share it, so a
-        transaction spans them): from the process's pool when there is one,
-        held only for the operation; else this store's own."""
-        with self._lock:
-            if self._budget is None or self._held is not None:
+        """One operation's connection, under this store's lock; nested calls share
+        it, so a transaction spans them. From the process's pool when there is one
+        (held only for the operation), else this store's own connection.
+
+        The pool connection is taken *before* the lock, never while holding it:
+        a thread waiting for the pool under the lock, while the pool's holders
+        wait for the lock, would deadlock. A thread that already holds a pool
+        connection (a feed page opening fields) shares it (``budget.shared``).
+        """
+        if self._held is not None and self._holder == threading.get_ident():
+            yield self._held
+            return
+        if self._budget is None:
+            with self._lock:
                 yield self._connection()
-                return
-            with self._budget.lend() as conn:
-                self._held = conn
-                try:
-                    if not self._tables_made:
-                        with conn.transaction():
-                            conn.execute(
-                                "SELECT pg_advisory_xact_lock(hashtext('legal-ledger ddl'))")
-                            for statement in key_table_statements(self.schema):
-                                conn.execute(statement)
-                        self._tables_made = True
-                    yield conn
-                finally:
-                    self._held = None
+            return
+        with self._budget.shared() as conn, self._lock:
+            self._held, self._holder = conn, threading.get_ident()
+            try:
+                if not self._tables_made:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(hashtext('legal-ledger ddl'))")
+                        for statement in key_table_statements(self.schema):
+                            conn.execute(statement)
+                    self._tables_made = True
+                yield conn
+            finally:
+                self._held = None
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._held is not None:
@@ -147,7 +156,9 @@ class ClientKeyStore:
 
     @property
     def ledger_id(self) -> UUID:
-        with self._lock:
+        if self._ledger_id is not None:
+            return self._ledger_id
+        with self._borrow():
             if self._ledger_id is None:
                 rows = self._query(
                     SQL("SELECT ledger_id FROM {s}.chain_meta WHERE table_name = %s").format(
@@ -201,11 +212,12 @@ class ClientKeyStore:
     def key(self, client_id: UUID, version: int) -> DataKey | None:
         """A version of a client's key; None once destroyed."""
         now = time.monotonic()
-        with self._lock:
+        with self._lock:  # a cache hit touches no connection
             cached = self._keys.get((client_id, version))
             if cached is not None and cached[0] > now:
                 self._keys.move_to_end((client_id, version))
                 return cached[1]
+        with self._borrow():
             rows = self._query(
                 SQL("SELECT wrapped_key, kek_id FROM {t} WHERE client_id = %s"
                     " AND key_version = %s").format(t=self._t), (client_id, version))
@@ -223,9 +235,10 @@ class ClientKeyStore:
     def current_key(self, client_id: UUID) -> DataKey:
         """The key new fields of this client are sealed with (created on first use)."""
         now = time.monotonic()
-        with self._lock:
+        with self._lock:  # a cache hit touches no connection
             cached = self._current.get(client_id)
-            if cached is None or cached[0] <= now:
+        if cached is None or cached[0] <= now:
+            with self._borrow():
                 version = self._latest(client_id)
                 if version is None:
                     self._insert(client_id, 1)
@@ -234,13 +247,13 @@ class ClientKeyStore:
                 assert version is not None
                 cached = (now + self.ttl, version)
                 self._current[client_id] = cached
-            found = self.key(client_id, cached[1])
-            if found is None:
-                self.forget(client_id)
-                raise ClientErasedError(
-                    f"client {client_id}'s data key was destroyed (erased): nothing new "
-                    "can be sealed for it", field="client_id")
-            return found
+        found = self.key(client_id, cached[1])
+        if found is None:
+            self.forget(client_id)
+            raise ClientErasedError(
+                f"client {client_id}'s data key was destroyed (erased): nothing new "
+                "can be sealed for it", field="client_id")
+        return found
 
     def _latest(self, client_id: UUID, conn: psycopg.Connection[Any] | None = None
                 ) -> int | None:
@@ -251,7 +264,7 @@ class ClientKeyStore:
 
     def rotate(self, client_id: UUID, note: str = "") -> int:
         """Add a new key version for new events; older versions stay readable."""
-        with self._lock:
+        with self._borrow():
             with self._borrow() as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                              (f"legal-ledger client key {client_id}",))
@@ -268,7 +281,7 @@ class ClientKeyStore:
 
     def destroy(self, client_id: UUID, note: str) -> list[int]:
         """Destroy every version of a client's key (idempotent); the versions destroyed."""
-        with self._lock:
+        with self._borrow():
             with self._borrow() as conn, conn.transaction():
                 rows = conn.execute(
                     SQL("UPDATE {t} SET wrapped_key = NULL, destroyed_at = clock_timestamp()"
@@ -296,7 +309,7 @@ class ClientKeyStore:
 
     def rewrap_all(self, new_kek: KeyEncryptionKey) -> int:
         """Re-wrap every live data key under a new KEK, in one transaction."""
-        with self._lock:
+        with self._borrow():
             with self._borrow() as conn, conn.transaction():
                 conn.execute(SQL("LOCK TABLE {t} IN EXCLUSIVE MODE").format(t=self._t))
                 rows = conn.execute(

@@ -24,16 +24,18 @@ instead of queueing for the library's default 30 s.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
 import psycopg
 import psycopg_pool
 from eventsourcing.postgres import ConnectionPool, PostgresDatastore
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row, tuple_row
 
 from ledger.errors import DatabaseBusyError, DatabaseUnavailableError
@@ -63,16 +65,27 @@ class PooledConnection(psycopg.Connection[Any]):
     """
 
     lent: bool = False
+    on_release: Callable[[PooledConnection], None] | None = None
 
     def __exit__(self, exc_type: type[BaseException] | None,
                  exc_val: BaseException | None, exc_tb: TracebackType | None) -> None:
         try:
             super().__exit__(exc_type, exc_val, exc_tb)
         finally:
+            if self.lent:
+                self.close()
+
+    def close(self) -> None:
+        """Back to the pool when lent (the pool has ``close_returns``), else closed."""
+        if self.lent:
+            self.lent = False
+            if self.on_release is not None:
+                self.on_release(self)
             pool = getattr(self, "_pool", None)
-            if self.lent and pool is not None:
-                self.lent = False
+            if pool is not None:
                 pool.putconn(self)
+                return
+        super().close()
 
 
 class BudgetPool(ConnectionPool[PooledConnection]):
@@ -153,6 +166,7 @@ class ConnectionBudget:
         self._lock = threading.Lock()
         self._datastores: dict[str, BudgetedDatastore] = {}
         self._hub: Any = None
+        self._local = threading.local()
         self.closed = False
         _BUDGETS[self.key] = self
 
@@ -176,7 +190,37 @@ class ConnectionBudget:
             self.pool.putconn(conn)
             raise
         conn.lent = True
+        conn.on_release = self._released
+        self._lent_here().append(conn)
         return conn
+
+    def _lent_here(self) -> list[PooledConnection]:
+        found: list[PooledConnection] | None = getattr(self._local, "lent", None)
+        if found is None:
+            found = self._local.lent = []
+        return found
+
+    def _released(self, conn: PooledConnection) -> None:
+        lent = self._lent_here()
+        if conn in lent:
+            lent.remove(conn)
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[psycopg.Connection[Any]]:
+        """For short reads nested in other work: the connection this thread already
+        borrowed when it is idle outside a transaction, else a newly lent one.
+
+        Why: a thread holding one connection and waiting for a second can
+        deadlock the pool (every connection held by a waiter), e.g. a feed page
+        whose decryption looks up client keys.
+        """
+        for conn in reversed(self._lent_here()):
+            if (not conn.closed and conn.autocommit
+                    and conn.info.transaction_status == TransactionStatus.IDLE):
+                yield conn
+                return
+        with self.lend() as fresh:
+            yield fresh
 
     def datastore(self, schema: str) -> BudgetedDatastore:
         """The one library datastore of ``schema`` in this process."""
