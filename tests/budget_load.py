@@ -74,16 +74,18 @@ class Served:
 
 
 @contextmanager
-def serve(url: str, firm: str, *argv: str, env: dict[str, str] | None = None
-          ) -> Iterator[Served]:
-    """``ledger --firm FIRM [ARGV] serve`` on a free loopback port, stopped on exit."""
+def serve(url: str, firm: str, *argv: str, env: dict[str, str] | None = None,
+          serve_argv: tuple[str, ...] = ()) -> Iterator[Served]:
+    """``ledger --firm FIRM [ARGV] serve [SERVE_ARGV]`` on a free loopback port, stopped
+    on exit."""
     port = free_port()
     made = ledger_cli(url, firm, "keys", "create", "--principal", "admin",
                       "--role", "firm_admin", "--json")
     assert made.returncode == 0, made.stderr
     token = json.loads(made.stdout)["token"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "--firm", firm, *argv, "serve", "--port", str(port)],
+        [sys.executable, "-m", "ledger", "--firm", firm, *argv, "serve", "--port", str(port),
+         *serve_argv],
         env={**ledger_env(url), **(env or {})}, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
     served = Served(process, f"http://127.0.0.1:{port}", url, firm, {"admin": token})
@@ -108,7 +110,7 @@ def serve(url: str, firm: str, *argv: str, env: dict[str, str] | None = None
             process.wait()
 
 
-def held_connections(url: str, pid: int) -> tuple[int, int, list[str]]:
+def held_connections(conn: psycopg.Connection[Any], pid: int) -> tuple[int, int, list[str]]:
     """(connections of process ``pid``, those of them tagged ``legal-ledger/serve``,
     their application names), from ``pg_stat_activity`` joined on the process's
     TCP source ports."""
@@ -119,10 +121,9 @@ def held_connections(url: str, pid: int) -> tuple[int, int, list[str]]:
         return 0, 0, []
     if not ports:
         return 0, 0, []
-    with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT application_name FROM pg_stat_activity WHERE client_port = ANY(%s)"
-            " AND pid <> pg_backend_pid()", (sorted(ports),)).fetchall()
+    rows = conn.execute(
+        "SELECT application_name FROM pg_stat_activity WHERE client_port = ANY(%s)"
+        " AND pid <> pg_backend_pid()", (sorted(ports),)).fetchall()
     names = sorted(str(r[0]) for r in rows)
     return len(names), sum(1 for n in names if n.startswith("legal-ledger/serve")), names
 
@@ -136,19 +137,27 @@ class Sampler:
         self.names_at_most: list[str] = []
         self.samples = 0
         self._stop = threading.Event()
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            total, tagged, names = held_connections(self.url, self.pid)
-            self.samples += 1
-            if total > self.most:
-                self.most, self.names_at_most = total, names
-            self.most_tagged = max(self.most_tagged, tagged)
-            self._stop.wait(self.every)
+        # One connection of its own for the whole run: a busy server may refuse new ones.
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            self._ready.set()
+            while not self._stop.is_set():
+                self._sample(conn)
+                self._stop.wait(self.every)
+
+    def _sample(self, conn: psycopg.Connection[Any]) -> None:
+        total, tagged, names = held_connections(conn, self.pid)
+        self.samples += 1
+        if total > self.most:
+            self.most, self.names_at_most = total, names
+        self.most_tagged = max(self.most_tagged, tagged)
 
     def __enter__(self) -> Sampler:
         self._thread.start()
+        assert self._ready.wait(20), "the sampler could not connect"
         return self
 
     def __exit__(self, *_: object) -> None:

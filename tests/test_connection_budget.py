@@ -74,7 +74,7 @@ def test_serve_stays_within_its_budget_under_fifty_concurrent_mixed_requests(
 
 def test_a_spent_pool_answers_503_database_busy_with_retry_after(firm: FirmStore) -> None:
     url = firm.location.url
-    with serve(url, firm.firm, "--pool-size", "1", "--no-follow",
+    with serve(url, firm.firm, "--pool-size", "1", serve_argv=("--no-follow",),
                env={"LEDGER_POOL_WAIT_SECONDS": "0.5"}) as served:
         ids = seed(served)
         # A command that waits for a table lock keeps the pool's one connection busy.
