@@ -102,8 +102,8 @@ class BudgetPool(ConnectionPool[PooledConnection]):
                     "cannot open a PostgreSQL connection: the server did not answer "
                     "within the pool's wait") from None
             raise DatabaseBusyError(
-                f"all {self.max_size} database connections of this process stayed busy "
-                f"for {self.timeout:g} s; retry shortly") from None
+                f"every database connection of this process (pool of {self.max_size}) "
+                f"stayed busy for {self.timeout:g} s; retry shortly") from None
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
