@@ -18,7 +18,7 @@ module of the kernel that imports ``commands`` and ``projections``.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledger.database import DatabaseLocation, locate_database
@@ -69,8 +69,7 @@ class Process:
 def budgeted(location: DatabaseLocation, *, role: str, size: int,
              wait: float) -> DatabaseLocation:
     """The same location, with a new budget of ``size`` connections attached."""
-    return replace(location, budget=ConnectionBudget(location.url, role=role, size=size,
-                                                     wait=wait))
+    return location.with_budget(role=role, size=size, wait=wait)
 
 
 def open_process(settings: Settings, *, role: str) -> Process:

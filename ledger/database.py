@@ -14,7 +14,7 @@ import subprocess
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,14 @@ class DatabaseLocation:
                 "LEDGER_DATABASE_URL is right, or unset LEDGER_DATABASE_URL to use "
                 "the embedded server."
             ) from None
+
+    def with_budget(self, *, role: str, size: int, wait: float) -> DatabaseLocation:
+        """This location with a new connection budget of ``size`` connections tagged
+        ``legal-ledger/<role>`` (see ``ledger.store.pool``); for composition roots."""
+        from ledger.store.pool import ConnectionBudget
+
+        return replace(self, budget=ConnectionBudget(self.url, role=role, size=size,
+                                                     wait=wait))
 
     @contextlib.contextmanager
     def listen(self, channel: str) -> Iterator[threading.Event]:

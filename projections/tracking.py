@@ -291,16 +291,15 @@ def _in_two_processes(store: FirmStore, models: list[ReadModel],
 def child_main() -> None:
     """The child of :func:`_in_two_processes`: a JSON request on stdin, a JSON answer
     (the position, or the error) on stdout; a traceback goes to stderr."""
-    from ledger import bootstrap
     from ledger.database import DatabaseLocation
     from ledger.settings import Settings
     from projections.catalog import MODELS
 
     request = json.loads(sys.stdin.read())
-    # This worker is a process of its own: its own budget, tagged legal-ledger/rebuild.
-    location = bootstrap.budgeted(DatabaseLocation(request["url"], request["embedded"]),
-                                  role="rebuild", size=request["pool_size"],
-                                  wait=Settings().pool_wait_seconds)
+    # This worker is a process of its own: its own budget, tagged legal-ledger/rebuild
+    # (``ledger.bootstrap`` would bring in the write side, which the read side never imports).
+    location = DatabaseLocation(request["url"], request["embedded"]).with_budget(
+        role="rebuild", size=request["pool_size"], wait=Settings().pool_wait_seconds)
     store = FirmStore(location, request["firm"], events_table=request["events_table"],
                       pool_size=request["pool_size"])
     try:

@@ -76,10 +76,9 @@ def _follow(store: FirmStore, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def create_app(store: FirmStore, config: ApiConfig | None = None, *,
-               on_shutdown: Callable[[], None] | None = None) -> FastAPI:
-    """The app on ``store`` (whose location carries the process's pool when the
-    composition root built it); ``on_shutdown`` runs after everything is closed."""
+def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
+    """The app on ``store``, whose location carries the process's pool when the
+    composition root (``ledger.bootstrap``) built it."""
     cfg = config or ApiConfig()
 
     @asynccontextmanager
@@ -97,8 +96,6 @@ def create_app(store: FirmStore, config: ApiConfig | None = None, *,
                 follower.join(timeout=10)
             state.service.close()
             state.keys.close()
-            if on_shutdown is not None:
-                on_shutdown()
 
     app = FastAPI(title="Legal billing ledger", version=__version__, lifespan=lifespan,
                   description="Event-sourced, hash-chained billing ledger. Money is integer "
