@@ -29,6 +29,7 @@ from ledger.api.keys import Caller
 from ledger.api.security import ME, allow, state_of
 from ledger.api.state import ApiConfig, ApiState
 from ledger.api.subscribers import router as subscribers_router
+from ledger.errors import DatabaseBusyError
 from ledger.store.firm import FirmStore
 from projections.catalog import MODELS
 
@@ -66,10 +67,17 @@ def _follow(store: FirmStore, stop: threading.Event) -> threading.Thread:
     from projections.live import run_live
 
     def run() -> None:
-        try:
-            run_live(store, list(MODELS.values()), stop)
-        except Exception as exc:  # readiness will show the lag
-            log.error("projection follower stopped", error=type(exc).__name__)
+        while not stop.is_set():
+            try:
+                run_live(store, list(MODELS.values()), stop)
+            except DatabaseBusyError:
+                # The pool is shared with requests: a burst may spend it for a moment.
+                # Follow again after a pause rather than leave the models behind.
+                log.warning("projection follower paused", error="database-busy")
+                stop.wait(1.0)
+            except Exception as exc:  # readiness will show the lag
+                log.error("projection follower stopped", error=type(exc).__name__)
+                return
 
     thread = threading.Thread(target=run, name="projections", daemon=True)
     thread.start()
