@@ -65,6 +65,8 @@ class PooledConnection(psycopg.Connection[Any]):
     """
 
     lent: bool = False
+    lent_to: int = 0
+    """The thread it was lent to (``threading.get_ident``)."""
     on_release: Callable[[PooledConnection], None] | None = None
 
     def __exit__(self, exc_type: type[BaseException] | None,
@@ -115,7 +117,7 @@ def _reset(conn: psycopg.Connection[Any]) -> None:
     conn.autocommit = True
     conn.row_factory = dict_row  # type: ignore[assignment]
     if isinstance(conn, PooledConnection):
-        conn.lent = False
+        conn.lent, conn.lent_to = False, 0
 
 
 class BudgetedDatastore(PostgresDatastore):
@@ -189,7 +191,7 @@ class ConnectionBudget:
         except BaseException:
             self.pool.putconn(conn)
             raise
-        conn.lent = True
+        conn.lent, conn.lent_to = True, threading.get_ident()
         conn.on_release = self._released
         self._lent_here().append(conn)
         return conn
@@ -214,7 +216,11 @@ class ConnectionBudget:
         deadlock the pool (every connection held by a waiter), e.g. a feed page
         whose decryption looks up client keys.
         """
-        for conn in reversed(self._lent_here()):
+        me = threading.get_ident()
+        lent = self._lent_here()
+        # Returned from another thread: no longer this thread's to share.
+        lent[:] = [c for c in lent if c.lent and c.lent_to == me]
+        for conn in reversed(lent):
             if (not conn.closed and conn.autocommit
                     and conn.info.transaction_status == TransactionStatus.IDLE):
                 yield conn
