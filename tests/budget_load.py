@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import psutil
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 _keys = itertools.count(1)
@@ -110,10 +111,24 @@ def serve(url: str, firm: str, *argv: str, env: dict[str, str] | None = None,
             process.wait()
 
 
-def held_connections(conn: psycopg.Connection[Any], pid: int) -> tuple[int, int, list[str]]:
-    """(connections of process ``pid``, those of them tagged ``legal-ledger/serve``,
+def over_tcp(url: str) -> bool:
+    host = str(conninfo_to_dict(url).get("host") or "")
+    return not host.startswith("/")
+
+
+def held_connections(conn: psycopg.Connection[Any], pid: int, role: str,
+                     *, tcp: bool = True) -> tuple[int, int, list[str]]:
+    """(connections of process ``pid``, those of them tagged ``legal-ledger/<role>``,
     their application names), from ``pg_stat_activity`` joined on the process's
-    TCP source ports."""
+    TCP source ports. Over a Unix socket (the tests' private embedded server) a
+    connection has no port: those tagged with the role are counted instead."""
+    tag = f"legal-ledger/{role}"
+    if not tcp:
+        rows = conn.execute(
+            "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s",
+            (tag + "%",)).fetchall()
+        names = sorted(str(r[0]) for r in rows)
+        return len(names), len(names), names
     try:
         ports = {c.laddr.port for c in psutil.Process(pid).net_connections(kind="tcp")
                  if c.raddr and c.status == psutil.CONN_ESTABLISHED}
@@ -125,14 +140,15 @@ def held_connections(conn: psycopg.Connection[Any], pid: int) -> tuple[int, int,
         "SELECT application_name FROM pg_stat_activity WHERE client_port = ANY(%s)"
         " AND pid <> pg_backend_pid()", (sorted(ports),)).fetchall()
     names = sorted(str(r[0]) for r in rows)
-    return len(names), sum(1 for n in names if n.startswith("legal-ledger/serve")), names
+    return len(names), sum(1 for n in names if n.startswith(tag)), names
 
 
 class Sampler:
     """Samples :func:`held_connections` every ``every`` seconds in a thread."""
 
-    def __init__(self, url: str, pid: int, every: float = 0.02) -> None:
-        self.url, self.pid, self.every = url, pid, every
+    def __init__(self, url: str, pid: int, role: str = "serve", every: float = 0.02) -> None:
+        self.url, self.pid, self.role, self.every = url, pid, role, every
+        self.tcp = over_tcp(url)
         self.most = self.most_tagged = 0
         self.names_at_most: list[str] = []
         self.samples = 0
@@ -149,7 +165,7 @@ class Sampler:
                 self._stop.wait(self.every)
 
     def _sample(self, conn: psycopg.Connection[Any]) -> None:
-        total, tagged, names = held_connections(conn, self.pid)
+        total, tagged, names = held_connections(conn, self.pid, self.role, tcp=self.tcp)
         self.samples += 1
         if total > self.most:
             self.most, self.names_at_most = total, names

@@ -50,7 +50,7 @@ def test_serve_stays_within_its_budget_under_fifty_concurrent_mixed_requests(
             env=ledger_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             with Sampler(url, served.pid) as sampler, \
-                    Sampler(url, deliverer.pid) as worker:
+                    Sampler(url, deliverer.pid, "webhooks") as worker:
                 result = drive(served, ids, concurrent=50, hook_url=receiver.url,
                                delivered=lambda: len(receiver.received))
                 wait_until(lambda: len(receiver.received) > 0, timeout=30)
