@@ -117,18 +117,22 @@ def over_tcp(url: str) -> bool:
 
 
 def held_connections(conn: psycopg.Connection[Any], pid: int, role: str,
-                     *, tcp: bool = True) -> tuple[int, int, list[str]]:
+                     *, tcp: bool = True, every_client: bool = False
+                     ) -> tuple[int, int, list[str]]:
     """(connections of process ``pid``, those of them tagged ``legal-ledger/<role>``,
     their application names), from ``pg_stat_activity`` joined on the process's
     TCP source ports. Over a Unix socket (the tests' private embedded server) a
-    connection has no port: those tagged with the role are counted instead."""
+    connection has no port: those tagged with the role are counted instead, or
+    with ``every_client`` every client but this one (a server of the run's own,
+    for a build that tags nothing)."""
     tag = f"legal-ledger/{role}"
     if not tcp:
         rows = conn.execute(
-            "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE %s",
-            (tag + "%",)).fetchall()
+            "SELECT application_name FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend' AND (%s OR application_name LIKE %s)",
+            (every_client, tag + "%")).fetchall()
         names = sorted(str(r[0]) for r in rows)
-        return len(names), len(names), names
+        return len(names), sum(1 for n in names if n.startswith(tag)), names
     try:
         ports = {c.laddr.port for c in psutil.Process(pid).net_connections(kind="tcp")
                  if c.raddr and c.status == psutil.CONN_ESTABLISHED}
@@ -146,9 +150,10 @@ def held_connections(conn: psycopg.Connection[Any], pid: int, role: str,
 class Sampler:
     """Samples :func:`held_connections` every ``every`` seconds in a thread."""
 
-    def __init__(self, url: str, pid: int, role: str = "serve", every: float = 0.02) -> None:
+    def __init__(self, url: str, pid: int, role: str = "serve", every: float = 0.02, *,
+                 every_client: bool = False) -> None:
         self.url, self.pid, self.role, self.every = url, pid, role, every
-        self.tcp = over_tcp(url)
+        self.tcp, self.every_client = over_tcp(url), every_client
         self.most = self.most_tagged = 0
         self.names_at_most: list[str] = []
         self.samples = 0
@@ -165,7 +170,8 @@ class Sampler:
                 self._stop.wait(self.every)
 
     def _sample(self, conn: psycopg.Connection[Any]) -> None:
-        total, tagged, names = held_connections(conn, self.pid, self.role, tcp=self.tcp)
+        total, tagged, names = held_connections(conn, self.pid, self.role, tcp=self.tcp,
+                                                every_client=self.every_client)
         self.samples += 1
         if total > self.most:
             self.most, self.names_at_most = total, names
@@ -286,6 +292,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pool-size", type=int, default=None)
     parser.add_argument("--concurrent", type=int, default=50)
+    parser.add_argument("--every-client", action="store_true",
+                        help="over a Unix socket, count every client of the server")
     args = parser.parse_args()
     url = os.environ["LEDGER_DATABASE_URL"]
     firm = "bud" + uuid.uuid4().hex[:10]
@@ -293,7 +301,7 @@ def main() -> None:
     try:
         with serve(url, firm, *extra) as served:
             ids = seed(served)
-            with Sampler(url, served.pid) as sampler:
+            with Sampler(url, served.pid, every_client=args.every_client) as sampler:
                 result = drive(served, ids, concurrent=args.concurrent)
                 time.sleep(1.0)
             print(json.dumps({"max_held": sampler.most, "max_tagged": sampler.most_tagged,
