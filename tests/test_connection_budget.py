@@ -137,6 +137,12 @@ def test_pool_size_flag_and_application_name(firm: FirmStore) -> None:
                          env=ledger_env(firm.location.url), capture_output=True, text=True,
                          timeout=60, check=False)
     assert bad.returncode == 2 and "--pool-size" in bad.stderr
+    bad_env = subprocess.run([sys.executable, "-m", "ledger", "info"],
+                             env={**ledger_env(firm.location.url), "LEDGER_POOL_SIZE": "0"},
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert bad_env.returncode == 2
+    assert bad_env.stderr.startswith("error: LEDGER_POOL_SIZE: ")
+    assert bad_env.stderr.count("\n") == 1
     code = (
         "import psycopg, sys\n"
         "from ledger import bootstrap\n"

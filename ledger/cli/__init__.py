@@ -12,6 +12,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from ledger import __version__, bootstrap
 from ledger.cli import (
     billing,
@@ -64,7 +66,13 @@ def pool_size(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # e.g. LEDGER_POOL_SIZE=0: one line, not a traceback
+        first = exc.errors()[0]
+        name = "LEDGER_" + "_".join(str(p) for p in first.get("loc", ())).upper()
+        print(f"error: {name}: {first.get('msg', 'invalid value')}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, settings.log_format)
     parser = build_parser()
     args = parser.parse_args(argv)
