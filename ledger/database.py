@@ -8,18 +8,24 @@ folder of the ledger's own. Either way the rest of the ledger only ever sees a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
+import threading
 import warnings
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ledger.errors import DatabaseUnavailableError, EmbeddedServerError
 from ledger.settings import Settings
+
+if TYPE_CHECKING:
+    from ledger.store.pool import ConnectionBudget
 
 CONNECT_TIMEOUT_SECONDS = 5
 
@@ -30,6 +36,8 @@ class DatabaseLocation:
 
     url: str
     embedded: bool
+    budget: ConnectionBudget | None = field(default=None, compare=False, repr=False)
+    """The process's pool (set by ``ledger.bootstrap``); None: plain connections."""
 
     @property
     def params(self) -> dict[str, Any]:
@@ -41,7 +49,11 @@ class DatabaseLocation:
         return mask_url(self.url)
 
     def connect(self, *, autocommit: bool = True) -> psycopg.Connection[Any]:
-        """Open a plain connection, turning failures into one clear error."""
+        """A connection for one ``with`` block: borrowed from the process's pool
+        when it has one (and returned at the block's end), else opened plainly.
+        Failures are one clear error."""
+        if self.budget is not None:
+            return self.budget.lend(autocommit=autocommit)
         try:
             return psycopg.connect(
                 self.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_SECONDS
@@ -53,6 +65,34 @@ class DatabaseLocation:
                 "LEDGER_DATABASE_URL is right, or unset LEDGER_DATABASE_URL to use "
                 "the embedded server."
             ) from None
+
+    def with_budget(self, *, role: str, size: int, wait: float) -> DatabaseLocation:
+        """This location with a new connection budget of ``size`` connections tagged
+        ``legal-ledger/<role>`` (see ``ledger.store.pool``); for composition roots."""
+        from ledger.store.pool import ConnectionBudget
+
+        return replace(self, budget=ConnectionBudget(self.url, role=role, size=size,
+                                                     wait=wait))
+
+    @contextlib.contextmanager
+    def listen(self, channel: str) -> Iterator[threading.Event]:
+        """An event set on each NOTIFY of ``channel`` while the block runs.
+
+        With a pool, the process's one LISTEN connection serves every waiter;
+        without, a plain connection of this block's own does.
+        """
+        if self.budget is not None:
+            with self.budget.hub.waiter(channel) as event:
+                yield event
+            return
+        from ledger.store.listen import NotificationHub
+
+        hub = NotificationHub(self.connect)
+        try:
+            with hub.waiter(channel) as event:
+                yield event
+        finally:
+            hub.close()
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing library's ``POSTGRES_*`` settings for this location."""

@@ -25,6 +25,17 @@ class DatabaseUnavailableError(LedgerError):
     type = "database-unavailable"
 
 
+class DatabaseBusyError(LedgerError):
+    """Every connection of the process's pool stayed in use for the pool's wait.
+
+    Why its own type: the server is up, the request was fine, only this
+    process's connection budget is spent for the moment; a client retries
+    (the API answers 503 with ``Retry-After``, the command line exits 2).
+    """
+
+    type = "database-busy"
+
+
 class EmbeddedServerError(LedgerError):
     """The embedded PostgreSQL could not be started (for example a corrupt data folder)."""
 

@@ -32,7 +32,12 @@ class Settings(BaseSettings):
     firm: str = Field(default="default", description="The firm whose ledger is used.")
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "WARNING"
-    pool_size: int = Field(default=5, ge=1, le=100)
+    pool_size: int = Field(
+        default=10, ge=1, le=100,
+        description="Connections in the process's one pool (the --pool-size flag overrides).")
+    pool_wait_seconds: float = Field(
+        default=3.0, gt=0, le=60,
+        description="How long a borrower waits for a busy pool before 503 / exit 2.")
 
     @property
     def embedded_pgdata(self) -> Path:

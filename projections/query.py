@@ -50,13 +50,17 @@ class Books:
 def open_books(store: FirmStore, names: list[str], as_of: datetime | None = None,
                client_id: UUID | None = None) -> Iterator[Books]:
     models: list[ReadModel] = [MODELS[n] for n in names]
-    with store.location.connect() as conn:
-        if as_of is None:
-            position = catch_up(store, models)
+    if as_of is None:
+        # Caught up before this request borrows its connection: a catch-up takes
+        # connections of its own, and holding one while waiting for more can
+        # spend the process's pool.
+        position = catch_up(store, models)
+        with store.location.connect() as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield Books(TableReader(conn, store.schema), position, None)
             conn.execute("COMMIT")
-            return
+        return
+    with store.location.connect() as conn:
         conn.execute("SET jit = off")  # a few index lookups: compiling costs more than it saves
         position = position_at(conn, store, as_of)
         yield Books(replay(conn, store, models, position, client_id), position, as_of)

@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -163,6 +164,28 @@ def catch_up(store: FirmStore, models: list[ReadModel], *, rebuild: bool = False
     """
     if not rebuild and upto is None and (current := head_if_current(store, models)) is not None:
         return current
+    # One catch-up at a time in a process: concurrent ones (every read request
+    # when the models lag) would each hold pool connections while waiting on the
+    # first one's advisory locks, and can spend the whole pool between them.
+    with _catch_up_lock(store):
+        if not rebuild and upto is None and (
+                current := head_if_current(store, models)) is not None:
+            return current
+        return _catch_up_now(store, models, rebuild=rebuild, page=page, upto=upto,
+                             progress=progress, processes=processes)
+
+
+_CATCH_UPS: dict[tuple[str, str], threading.Lock] = {}
+_CATCH_UPS_LOCK = threading.Lock()
+
+
+def _catch_up_lock(store: FirmStore) -> threading.Lock:
+    with _CATCH_UPS_LOCK:
+        return _CATCH_UPS.setdefault((store.location.url, store.schema), threading.Lock())
+
+
+def _catch_up_now(store: FirmStore, models: list[ReadModel], *, rebuild: bool, page: int,
+                  upto: int | None, progress: Progress | None, processes: int | None) -> int:
     with opened_views(store, models) as views:
         if rebuild:
             for model, view in zip(models, views, strict=True):
@@ -237,9 +260,11 @@ def _in_two_processes(store: FirmStore, models: list[ReadModel],
     is lost, never half-applied, and the next catch-up resumes from its positions."""
     mine, theirs = groups
     own_views = [views[models.index(m)] for m in mine]
+    budget = store.location.budget
     request = json.dumps({
         "url": store.location.url, "embedded": store.location.embedded, "firm": store.firm,
-        "events_table": store.events_table, "pool_size": store.pool_size,
+        "events_table": store.events_table,
+        "pool_size": budget.size if budget is not None else store.pool_size,
         "models": [m.name for m in theirs], "page": page, "upto": upto})
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     child = subprocess.Popen(
@@ -267,17 +292,25 @@ def child_main() -> None:
     """The child of :func:`_in_two_processes`: a JSON request on stdin, a JSON answer
     (the position, or the error) on stdout; a traceback goes to stderr."""
     from ledger.database import DatabaseLocation
+    from ledger.settings import Settings
     from projections.catalog import MODELS
 
     request = json.loads(sys.stdin.read())
-    store = FirmStore(DatabaseLocation(request["url"], request["embedded"]), request["firm"],
-                      events_table=request["events_table"], pool_size=request["pool_size"])
+    # This worker is a process of its own: its own budget, tagged legal-ledger/rebuild
+    # (``ledger.bootstrap`` would bring in the write side, which the read side never imports).
+    location = DatabaseLocation(request["url"], request["embedded"]).with_budget(
+        role="rebuild", size=request["pool_size"], wait=Settings().pool_wait_seconds)
+    store = FirmStore(location, request["firm"], events_table=request["events_table"],
+                      pool_size=request["pool_size"])
     try:
         position = catch_up(store, [MODELS[n] for n in request["models"]],
                             page=request["page"], upto=request["upto"], processes=1)
     except Exception as exc:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
         raise
+    finally:
+        assert location.budget is not None
+        location.budget.close()
     print(json.dumps({"position": position}), flush=True)
 
 

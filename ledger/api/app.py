@@ -23,14 +23,13 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg.sql import SQL, Identifier
 
-from commands.service import BillingService
-from ledger import __version__
+from ledger import __version__, bootstrap
 from ledger.api import problems, routes_audit, routes_commands, routes_queries, trust
-from ledger.api.access_log import AccessLog, NoAccessLog
-from ledger.api.keys import Caller, KeyStore
+from ledger.api.keys import Caller
 from ledger.api.security import ME, allow, state_of
 from ledger.api.state import ApiConfig, ApiState
 from ledger.api.subscribers import router as subscribers_router
+from ledger.errors import DatabaseBusyError
 from ledger.store.firm import FirmStore
 from projections.catalog import MODELS
 
@@ -39,15 +38,11 @@ log = structlog.get_logger("ledger.api")
 
 
 def open_state(store: FirmStore, config: ApiConfig) -> ApiState:
-    store.ensure()
-    keys = KeyStore(store)
-    keys.ensure()
-    keys.open_pool()
-    access: AccessLog | NoAccessLog = (
-        AccessLog(store, batch_size=config.access_batch_size,
-                  linger_seconds=config.access_linger_seconds)
-        if config.access_log else NoAccessLog())
-    return ApiState(store, config, BillingService(store), keys, access)
+    """The app's lifetime state, built by the composition root on ``store``'s pool."""
+    built = bootstrap.components(store, access_log=config.access_log,
+                                 access_batch_size=config.access_batch_size,
+                                 access_linger_seconds=config.access_linger_seconds)
+    return ApiState(store, config, built.service, built.keys, built.access)
 
 
 def projection_lag(store: FirmStore) -> dict[str, int]:
@@ -72,10 +67,17 @@ def _follow(store: FirmStore, stop: threading.Event) -> threading.Thread:
     from projections.live import run_live
 
     def run() -> None:
-        try:
-            run_live(store, list(MODELS.values()), stop)
-        except Exception as exc:  # readiness will show the lag
-            log.error("projection follower stopped", error=type(exc).__name__)
+        while not stop.is_set():
+            try:
+                run_live(store, list(MODELS.values()), stop)
+            except DatabaseBusyError:
+                # The pool is shared with requests: a burst may spend it for a moment.
+                # Follow again after a pause rather than leave the models behind.
+                log.warning("projection follower paused", error="database-busy")
+                stop.wait(1.0)
+            except Exception as exc:  # readiness will show the lag
+                log.error("projection follower stopped", error=type(exc).__name__)
+                return
 
     thread = threading.Thread(target=run, name="projections", daemon=True)
     thread.start()
@@ -83,6 +85,8 @@ def _follow(store: FirmStore, stop: threading.Event) -> threading.Thread:
 
 
 def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
+    """The app on ``store``, whose location carries the process's pool when the
+    composition root (``ledger.bootstrap``) built it."""
     cfg = config or ApiConfig()
 
     @asynccontextmanager

@@ -28,7 +28,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from psycopg.sql import SQL, Identifier
-from psycopg_pool import ConnectionPool
 
 from commands.auth import Principal, RoleName
 from ledger.errors import LedgerError
@@ -85,17 +84,9 @@ class KeyStore:
     def __init__(self, store: FirmStore) -> None:
         self.store = store
         self.s = Identifier(store.schema)
-        self._pool: ConnectionPool[Any] | None = None
-
-    def open_pool(self, size: int = 4) -> None:
-        """Keep connections for the per-request lookup (a fresh one costs ~10 ms)."""
-        self._pool = ConnectionPool(self.store.location.url, min_size=1, max_size=size,
-                                    kwargs={"autocommit": True}, open=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        """Nothing of its own to close: lookups borrow from the process's pool."""
 
     def ensure(self) -> None:
         s = self.s
@@ -149,12 +140,9 @@ class KeyStore:
             " k.created_by, r.revoked_at FROM {s}.api_keys k"
             " LEFT JOIN {s}.api_key_revocations r USING (key_id) WHERE " + where +
             " ORDER BY k.created_at, k.key_id").format(s=self.s)
-        if self._pool is not None:
-            with self._pool.connection() as conn:
-                rows = conn.execute(query, params).fetchall()
-        else:
-            with self.store.location.connect() as conn:
-                rows = conn.execute(query, params).fetchall()
+        # Per request: borrowed from the process's pool (see ``ledger.bootstrap``).
+        with self.store.location.connect() as conn:
+            rows = conn.execute(query, params).fetchall()
         return [ApiKey(*row) for row in rows]
 
     def get(self, key_id: UUID) -> ApiKey:

@@ -26,10 +26,11 @@ from commands.errors import (
     InvalidCommandError,
 )
 from ledger.domain.errors import NotFoundError
-from ledger.errors import DatabaseUnavailableError, LedgerError
+from ledger.errors import DatabaseBusyError, DatabaseUnavailableError, LedgerError
 
 PROBLEM_BASE = "https://legal-ledger.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_BUSY_SECONDS = 1
 log = structlog.get_logger("ledger.api")
 
 
@@ -89,7 +90,7 @@ def status_for(exc: LedgerError) -> int:
         return 403
     if isinstance(exc, IdempotencyConflictError | ConcurrentUpdateError):
         return 409
-    if isinstance(exc, DatabaseUnavailableError):
+    if isinstance(exc, DatabaseUnavailableError | DatabaseBusyError):
         return 503
     if isinstance(exc, InvalidCommandError):
         return 422
@@ -122,6 +123,8 @@ async def on_ledger_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     log.info("request refused", type=exc.type, status=status, field=exc.field)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, DatabaseBusyError):  # the pool frees up within its wait
+        headers = {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)}
     return problem(request, status, exc.type, _title(exc.type), exc.message, field=exc.field,
                    headers=headers)
 

@@ -150,9 +150,13 @@ def router() -> APIRouter:
             now = reauthorize(state, gate.caller, redacted)
             return now is not None and now.covers(scope)
 
+        def resolve(ids: list[UUID]) -> None:
+            # A pool connection per batch, never one held for the stream's life.
+            with store.location.connect() as conn:
+                book.resolve(conn, ids)
+
         async def events() -> AsyncIterator[bytes]:
             feed = await asyncio.to_thread(LiveFeed, store, start, topics)
-            conn = await asyncio.to_thread(store.location.connect)
             sent, deadline = 0, time.monotonic() + STREAM_MAX_SECONDS
             quiet_since = time.monotonic()
             try:
@@ -172,8 +176,7 @@ def router() -> APIRouter:
                             yield b": heartbeat\n\n"
                         continue
                     quiet_since = time.monotonic()
-                    await asyncio.to_thread(book.resolve, conn,
-                                            [row.originator_id for row in rows])
+                    await asyncio.to_thread(resolve, [row.originator_id for row in rows])
                     out = [to_feed_event(row, book, scope, raw=raw, opener=opener)
                            for row in rows]
                     if topics:  # filtered: as the pull feed, no stubs (``feed.keep``)
@@ -192,7 +195,6 @@ def router() -> APIRouter:
                             return
             finally:
                 await asyncio.to_thread(feed.close)
-                await asyncio.to_thread(conn.close)
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store",

@@ -12,7 +12,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ledger import __version__
+from pydantic import ValidationError
+
+from ledger import __version__, bootstrap
 from ledger.cli import (
     billing,
     keys,
@@ -29,6 +31,8 @@ from ledger.errors import LedgerError
 from ledger.logs import configure_logging
 from ledger.settings import Settings
 
+MAX_POOL_SIZE = 100
+
 REGISTRARS = (store.register, billing.register, reports.register, trust.register,
               trust_reports.register, proofs.register, keys.register, serve.register,
               subscribers.register)
@@ -42,17 +46,38 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ledger {__version__}")
     parser.add_argument("--firm", help="firm whose ledger to use (default: LEDGER_FIRM or "
                         "'default')")
+    parser.add_argument("--pool-size", type=pool_size, metavar="N",
+                        help="PostgreSQL connections this process may hold in its pool, "
+                        "1-100 (default: LEDGER_POOL_SIZE or 10; LISTEN adds one)")
     verbs = Verbs(parser.add_subparsers(dest="verb", metavar="VERB", required=True))
     for register in REGISTRARS:
         register(verbs)
     return parser
 
 
+def pool_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_POOL_SIZE:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_POOL_SIZE}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # e.g. LEDGER_POOL_SIZE=0: one line, not a traceback
+        first = exc.errors()[0]
+        name = "LEDGER_" + "_".join(str(p) for p in first.get("loc", ())).upper()
+        print(f"error: {name}: {first.get('msg', 'invalid value')}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, settings.log_format)
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.pool_size is not None:
+        settings = settings.model_copy(update={"pool_size": args.pool_size})
     try:
         code: int = args.handler(args, settings)
     except LedgerError as exc:
@@ -60,4 +85,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        bootstrap.close_process()  # the process's pool, opened by its first store
     return code

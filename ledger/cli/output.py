@@ -11,20 +11,24 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.database import locate_database
+from ledger import bootstrap
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
-from ledger.store.schema import schema_for_firm
+
+ROLES = {"cmd_serve": "serve", "cmd_rebuild": "rebuild", "cmd_run": "projections",
+         "cmd_webhooks_deliver": "webhooks", "cmd_relay_run": "relay", "cmd_tail": "tail"}
+"""``application_name`` suffix of the verbs that run long; every other verb is ``cli``."""
+
+
+def role_of(args: argparse.Namespace) -> str:
+    handler = getattr(args, "handler", None)
+    return ROLES.get(getattr(handler, "__name__", ""), "cli")
 
 
 def open_store(args: argparse.Namespace, settings: Settings, *, create: bool = True) -> FirmStore:
-    """The firm's store, created on first use (schema, tables, triggers, role)."""
-    firm = args.firm or settings.firm
-    schema_for_firm(firm)  # refuse a bad name before starting or reaching any server
-    store = FirmStore(locate_database(settings), firm, pool_size=settings.pool_size)
-    if create:
-        store.ensure()
-    return store
+    """The firm's store on the process's one pool (see ``ledger.bootstrap``), created
+    on first use (schema, tables, triggers, role)."""
+    return bootstrap.open_store(settings, role=role_of(args), firm=args.firm, create=create)
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], lines: Sequence[str]) -> None:

@@ -21,8 +21,8 @@ import sys
 from collections.abc import Callable
 from uuid import UUID
 
+from ledger.cli.output import open_store
 from ledger.cli.verbs import Verbs
-from ledger.database import locate_database
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
@@ -33,10 +33,7 @@ NATS_URL = "nats://127.0.0.1:4222"
 
 
 def _store(args: argparse.Namespace, settings: Settings) -> FirmStore:
-    store = FirmStore(locate_database(settings), args.firm or settings.firm,
-                      pool_size=settings.pool_size)
-    store.ensure()
-    return store
+    return open_store(args, settings)
 
 
 def _id(text: str) -> UUID:

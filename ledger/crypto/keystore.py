@@ -16,11 +16,13 @@ drops it from its own caches at once.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import psycopg
@@ -28,6 +30,9 @@ from psycopg.sql import SQL, Composed, Identifier, Literal
 
 from ledger.crypto.cipher import KEY_BYTES, DataKey, data_key_aad
 from ledger.crypto.errors import ClientErasedError, DataKeyNotFoundError, KeyEncryptionKeyError
+
+if TYPE_CHECKING:
+    from ledger.store.pool import ConnectionBudget
 from ledger.crypto.kek import KeyEncryptionKey
 
 CACHE_SIZE = 4096
@@ -69,8 +74,13 @@ class ClientKeyStore:
     """Creates, finds, rotates, re-wraps and destroys one firm's client data keys."""
 
     def __init__(self, conninfo: str, schema: str, events_table: str,
-                 kek: KeyEncryptionKey, *, ttl: float = CACHE_TTL_SECONDS) -> None:
+                 kek: KeyEncryptionKey, *, ttl: float = CACHE_TTL_SECONDS,
+                 budget: ConnectionBudget | None = None) -> None:
         self._conninfo = conninfo
+        self._budget = budget
+        self._held: psycopg.Connection[Any] | None = None
+        self._holder = 0
+        self._tables_made = False
         self.schema = schema
         self.events_table = events_table
         self.kek = kek
@@ -85,7 +95,40 @@ class ClientKeyStore:
 
     # -- plumbing -----------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _borrow(self) -> Iterator[psycopg.Connection[Any]]:
+        """One operation's connection, under this store's lock; nested calls share
+        it, so a transaction spans them. From the process's pool when there is one
+        (held only for the operation), else this store's own connection.
+
+        The pool connection is taken *before* the lock, never while holding it:
+        a thread waiting for the pool under the lock, while the pool's holders
+        wait for the lock, would deadlock. A thread that already holds a pool
+        connection (a feed page opening fields) shares it (``budget.shared``).
+        """
+        if self._held is not None and self._holder == threading.get_ident():
+            yield self._held
+            return
+        if self._budget is None:
+            with self._lock:
+                yield self._connection()
+            return
+        with self._budget.shared() as conn, self._lock:
+            self._held, self._holder = conn, threading.get_ident()
+            try:
+                if not self._tables_made:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(hashtext('legal-ledger ddl'))")
+                        for statement in key_table_statements(self.schema):
+                            conn.execute(statement)
+                    self._tables_made = True
+                yield conn
+            finally:
+                self._held = None
+
     def _connection(self) -> psycopg.Connection[Any]:
+        if self._held is not None:
+            return self._held
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = psycopg.connect(self._conninfo, autocommit=True)
             with self._conn.transaction():
@@ -96,6 +139,9 @@ class ClientKeyStore:
 
     def _query(self, query: Composed, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Run a read outside any transaction; reconnect once if the server went away."""
+        if self._budget is not None:  # the pool replaces broken connections itself
+            with self._borrow() as conn:
+                return conn.execute(query, params).fetchall()
         try:
             return self._connection().execute(query, params).fetchall()
         except psycopg.OperationalError:
@@ -110,7 +156,9 @@ class ClientKeyStore:
 
     @property
     def ledger_id(self) -> UUID:
-        with self._lock:
+        if self._ledger_id is not None:
+            return self._ledger_id
+        with self._borrow():
             if self._ledger_id is None:
                 rows = self._query(
                     SQL("SELECT ledger_id FROM {s}.chain_meta WHERE table_name = %s").format(
@@ -134,10 +182,11 @@ class ClientKeyStore:
 
     def _note(self, action: str, client_id: UUID | None, version: int | None,
               note: str = "") -> None:
-        self._connection().execute(
-            SQL("INSERT INTO {l} (action, client_id, key_version, kek_id, note)"
-                " VALUES (%s, %s, %s, %s, %s)").format(l=self._log),
-            (action, client_id, version, self.kek.kek_id, note))
+        with self._borrow() as conn:
+            conn.execute(
+                SQL("INSERT INTO {l} (action, client_id, key_version, kek_id, note)"
+                    " VALUES (%s, %s, %s, %s, %s)").format(l=self._log),
+                (action, client_id, version, self.kek.kek_id, note))
 
     def _check_kek(self, kek_id: str) -> None:
         if kek_id != self.kek.kek_id:
@@ -152,21 +201,23 @@ class ClientKeyStore:
     def _insert(self, client_id: UUID, version: int) -> None:
         wrapped = self.kek.wrap(secrets.token_bytes(KEY_BYTES),
                                 data_key_aad(self.ledger_id, client_id, version))
-        self._connection().execute(
-            SQL("INSERT INTO {t} (client_id, key_version, wrapped_key, kek_id)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(t=self._t),
-            (client_id, version, wrapped, self.kek.kek_id))
+        with self._borrow() as conn:
+            conn.execute(
+                SQL("INSERT INTO {t} (client_id, key_version, wrapped_key, kek_id)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(t=self._t),
+                (client_id, version, wrapped, self.kek.kek_id))
 
     # -- keys ---------------------------------------------------------------------
 
     def key(self, client_id: UUID, version: int) -> DataKey | None:
         """A version of a client's key; None once destroyed."""
         now = time.monotonic()
-        with self._lock:
+        with self._lock:  # a cache hit touches no connection
             cached = self._keys.get((client_id, version))
             if cached is not None and cached[0] > now:
                 self._keys.move_to_end((client_id, version))
                 return cached[1]
+        with self._borrow():
             rows = self._query(
                 SQL("SELECT wrapped_key, kek_id FROM {t} WHERE client_id = %s"
                     " AND key_version = %s").format(t=self._t), (client_id, version))
@@ -184,9 +235,10 @@ class ClientKeyStore:
     def current_key(self, client_id: UUID) -> DataKey:
         """The key new fields of this client are sealed with (created on first use)."""
         now = time.monotonic()
-        with self._lock:
+        with self._lock:  # a cache hit touches no connection
             cached = self._current.get(client_id)
-            if cached is None or cached[0] <= now:
+        if cached is None or cached[0] <= now:
+            with self._borrow():
                 version = self._latest(client_id)
                 if version is None:
                     self._insert(client_id, 1)
@@ -195,13 +247,13 @@ class ClientKeyStore:
                 assert version is not None
                 cached = (now + self.ttl, version)
                 self._current[client_id] = cached
-            found = self.key(client_id, cached[1])
-            if found is None:
-                self.forget(client_id)
-                raise ClientErasedError(
-                    f"client {client_id}'s data key was destroyed (erased): nothing new "
-                    "can be sealed for it", field="client_id")
-            return found
+        found = self.key(client_id, cached[1])
+        if found is None:
+            self.forget(client_id)
+            raise ClientErasedError(
+                f"client {client_id}'s data key was destroyed (erased): nothing new "
+                "can be sealed for it", field="client_id")
+        return found
 
     def _latest(self, client_id: UUID, conn: psycopg.Connection[Any] | None = None
                 ) -> int | None:
@@ -212,9 +264,8 @@ class ClientKeyStore:
 
     def rotate(self, client_id: UUID, note: str = "") -> int:
         """Add a new key version for new events; older versions stay readable."""
-        with self._lock:
-            conn = self._connection()
-            with conn.transaction():
+        with self._borrow():
+            with self._borrow() as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                              (f"legal-ledger client key {client_id}",))
                 latest = self._latest(client_id, conn)
@@ -230,9 +281,8 @@ class ClientKeyStore:
 
     def destroy(self, client_id: UUID, note: str) -> list[int]:
         """Destroy every version of a client's key (idempotent); the versions destroyed."""
-        with self._lock:
-            conn = self._connection()
-            with conn.transaction():
+        with self._borrow():
+            with self._borrow() as conn, conn.transaction():
                 rows = conn.execute(
                     SQL("UPDATE {t} SET wrapped_key = NULL, destroyed_at = clock_timestamp()"
                         " WHERE client_id = %s AND destroyed_at IS NULL"
@@ -251,17 +301,16 @@ class ClientKeyStore:
 
     def versions(self, client_id: UUID) -> list[int]:
         """The client's key versions that still exist (not destroyed)."""
-        with self._lock:
-            rows = self._connection().execute(
+        with self._borrow() as conn:
+            rows = conn.execute(
                 SQL("SELECT key_version FROM {t} WHERE client_id = %s AND destroyed_at IS NULL"
                     " ORDER BY key_version").format(t=self._t), (client_id,)).fetchall()
         return [int(r[0]) for r in rows]
 
     def rewrap_all(self, new_kek: KeyEncryptionKey) -> int:
         """Re-wrap every live data key under a new KEK, in one transaction."""
-        with self._lock:
-            conn = self._connection()
-            with conn.transaction():
+        with self._borrow():
+            with self._borrow() as conn, conn.transaction():
                 conn.execute(SQL("LOCK TABLE {t} IN EXCLUSIVE MODE").format(t=self._t))
                 rows = conn.execute(
                     SQL("SELECT client_id, key_version, wrapped_key, kek_id FROM {t}"
@@ -285,8 +334,8 @@ class ClientKeyStore:
         return self.kek.unwrap(wrapped, data_key_aad(self.ledger_id, client_id, version))
 
     def history(self) -> list[dict[str, Any]]:
-        with self._lock:
-            cur = self._connection().execute(
+        with self._borrow() as conn:
+            cur = conn.execute(
                 SQL("SELECT id, at, action, client_id, key_version, kek_id, note FROM {l}"
                     " ORDER BY id").format(l=self._log))
             names = [d.name for d in cur.description or []]

@@ -36,6 +36,7 @@ from ledger.crypto import cipher as c
 from ledger.crypto.errors import SealedFieldError
 from ledger.crypto.kek import KeyEncryptionKey, configured_kek
 from ledger.crypto.keystore import ClientKeyStore
+from ledger.store.pool import POOL_KEY, budget_named
 
 SEALER_TOPIC = "ledger.crypto.sealing:FieldSealer"
 CONFIDENTIAL = "confidential"
@@ -112,7 +113,7 @@ class Sealing:
 MAX_ENGINES = 8
 """Engines kept per process (least recently used first out, its connection closed):
 a server works for one firm or a few; a test run opens hundreds, one after another."""
-_ENGINES: OrderedDict[tuple[str, str, str], Sealing] = OrderedDict()
+_ENGINES: OrderedDict[tuple[str, str, str, str], Sealing] = OrderedDict()
 _ENGINES_LOCK = threading.Lock()
 
 
@@ -121,15 +122,20 @@ def firm_of_schema(schema: str) -> str:
 
 
 def sealing(conninfo: str, schema: str, events_table: str,
-            kek: KeyEncryptionKey | None = None) -> Sealing:
-    """The process's sealing engine for one firm's ledger (created on first use)."""
-    ident = (conninfo, schema, events_table)
+            kek: KeyEncryptionKey | None = None, pool_key: str = "") -> Sealing:
+    """The process's sealing engine for one firm's ledger (created on first use).
+
+    With ``pool_key`` naming the process's connection budget, the engine's
+    key store borrows from its pool instead of holding a connection of its own.
+    """
+    ident = (conninfo, schema, events_table, pool_key)
     evicted: list[Sealing] = []
     with _ENGINES_LOCK:
         engine = _ENGINES.get(ident)
         if engine is None:
             keys = ClientKeyStore(conninfo, schema, events_table,
-                                  kek or configured_kek(firm_of_schema(schema)))
+                                  kek or configured_kek(firm_of_schema(schema)),
+                                  budget=budget_named(pool_key))
             engine = _ENGINES[ident] = Sealing(keys)
             while len(_ENGINES) > MAX_ENGINES:
                 evicted.append(_ENGINES.popitem(last=False)[1])
@@ -142,13 +148,14 @@ def sealing(conninfo: str, schema: str, events_table: str,
 
 def sealing_for_store(store: Any) -> Sealing:
     """The engine a ``FirmStore``'s applications use (the same one, so one cache)."""
+    budget = store.location.budget
     return sealing(env_conninfo(store.location.eventsourcing_env()), store.schema,
-                   store.events_table)
+                   store.events_table, pool_key=budget.key if budget is not None else "")
 
 
 def engines_of(schema: str) -> list[Sealing]:
     with _ENGINES_LOCK:
-        return [e for (_, s, _), e in _ENGINES.items() if s == schema]
+        return [e for (_, s, _, _), e in _ENGINES.items() if s == schema]
 
 
 def forget_client(schema: str, client_id: UUID | None = None) -> None:
@@ -179,12 +186,13 @@ class FieldSealer(Cipher):
     def __init__(self, environment: Environment) -> None:
         self._ident = (env_conninfo(environment), environment.get("POSTGRES_SCHEMA") or "public",
                        environment.get("EVENTS_TABLE") or "events")
-        sealing(*self._ident)  # fail early on a missing or malformed KEK
+        self._pool_key = environment.get(POOL_KEY) or ""
+        sealing(*self._ident, pool_key=self._pool_key)  # fail early on a missing/bad KEK
 
     @property
     def engine(self) -> Sealing:
         """Looked up on each use, so a closed or evicted engine is never used again."""
-        return sealing(*self._ident)
+        return sealing(*self._ident, pool_key=self._pool_key)
 
     def encrypt(self, plaintext: bytes) -> bytes:
         raise TypeError("FieldSealer seals confidential fields, not whole payloads")

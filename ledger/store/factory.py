@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder
 from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import Environment, EnvType
 
+from ledger.store.pool import POOL_KEY, budget_named
 from ledger.store.recorder import (
     DEFAULT_EVENTS_TABLE,
     ChainedApplicationRecorder,
@@ -23,6 +25,16 @@ class LedgerFactory(PostgresFactory):
     EVENTS_TABLE = "EVENTS_TABLE"
     application_recorder_class = ChainedApplicationRecorder
     process_recorder_class = ChainedProcessRecorder
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        # The library's constructor builds a datastore with an unopened pool;
+        # when the environment names the process's budget (``LEDGER_POOL_KEY``)
+        # that datastore is swapped for the budget's shared one of this schema.
+        super().__init__(env)
+        budget = budget_named(self.env.get(POOL_KEY))
+        if budget is not None:
+            self.datastore.close()
+            self.datastore = budget.datastore(self.datastore.schema)
 
     def events_table_name(self) -> str:
         return self.env.get(self.EVENTS_TABLE) or DEFAULT_EVENTS_TABLE

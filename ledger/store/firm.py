@@ -11,6 +11,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.database import DatabaseLocation
 from ledger.store import schema as ddl
+from ledger.store.pool import POOL_KEY
 from ledger.store.recorder import DEFAULT_EVENTS_TABLE, ChainedApplicationRecorder
 
 
@@ -26,7 +27,13 @@ class ChainHead:
 
 @dataclass(frozen=True)
 class FirmStore:
-    """Where a firm's events live: a database location, a schema, a table."""
+    """Where a firm's events live: a database location, a schema, a table.
+
+    When the location carries the process's connection budget (see
+    ``ledger.bootstrap``), every application, datastore and connection of this
+    store comes from its one pool and ``pool_size`` is not used; without one
+    (scripts, some tests) each opens its own, as before.
+    """
 
     location: DatabaseLocation
     firm: str
@@ -43,7 +50,10 @@ class FirmStore:
 
     def environment(self) -> dict[str, str]:
         """Environment for an eventsourcing application that records on this chain."""
+        budget = self.location.budget
+        shared = {POOL_KEY: budget.key} if budget is not None else {}
         return {
+            **shared,
             "PERSISTENCE_MODULE": "ledger.store.factory:LedgerFactory",
             **self.location.eventsourcing_env(),
             "POSTGRES_SCHEMA": self.schema,
@@ -55,6 +65,10 @@ class FirmStore:
         }
 
     def datastore(self) -> PostgresDatastore:
+        """The library's datastore of this schema: the process's shared one when
+        the location has a budget (its ``close()`` then leaves the pool open)."""
+        if self.location.budget is not None:
+            return self.location.budget.datastore(self.schema)
         env = self.location.eventsourcing_env()
         return PostgresDatastore(
             dbname=env["POSTGRES_DBNAME"],
@@ -69,7 +83,8 @@ class FirmStore:
 
     def ensure(self) -> None:
         """Create what the ledger needs (schema, tables, triggers, role), idempotently."""
-        self.location.connect().close()  # one clear error if the server is unreachable
+        with self.location.connect():  # one clear error if the server is unreachable
+            pass
         datastore = self.datastore()
         try:
             recorder = ChainedApplicationRecorder(datastore, events_table_name=self.events_table)

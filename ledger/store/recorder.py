@@ -20,10 +20,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import (
+    ApplicationRecorder,
     InterfaceError,
     OperationalError,
     ProgrammingError,
     StoredEvent,
+    Subscription,
 )
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
@@ -36,6 +38,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.store import schema as ddl
+from ledger.store.listen import HubSubscription
+from ledger.store.pool import BudgetedDatastore
 
 DEFAULT_EVENTS_TABLE = "events"
 
@@ -81,6 +85,15 @@ class ChainedApplicationRecorder(PostgresApplicationRecorder):
             *ddl.append_only_statements(schema, table),
             ddl.register_chain_statement(schema, table),
         ]
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        """Follow the table; on the process's shared datastore, woken by its one
+        LISTEN connection instead of holding a pool connection per subscription."""
+        if isinstance(self.datastore, BudgetedDatastore):
+            return HubSubscription(self, self.datastore.budget.hub, gt=gt, topics=topics)
+        return super().subscribe(gt=gt, topics=topics)
 
     def create_table(self) -> None:
         # The library creates its composite type first, so the schema must exist.

@@ -36,7 +36,6 @@ from uuid import UUID
 import msgspec
 import structlog
 from psycopg import Connection
-from psycopg.sql import SQL, Identifier
 
 from ledger import __version__
 from ledger.store.firm import FirmStore
@@ -80,14 +79,14 @@ class DeliveryWorker:
     def run(self, stop: threading.Event | None = None, timeout: float | None = None) -> None:
         """Serve endpoints until ``stop`` is set or ``timeout`` seconds pass."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self.store.location.connect() as listen:
-            listen.execute(SQL("LISTEN {c}").format(c=Identifier(self.store.events_table)))
+        # The process's one LISTEN connection wakes this loop (see ``ledger.store.listen``).
+        with self.store.location.listen(self.store.events_table) as notified:
             while not (stop is not None and stop.is_set()):
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 self.dispatch()
-                for _ in listen.notifies(timeout=self.poll, stop_after=1):
-                    pass
+                notified.wait(self.poll)
+                notified.clear()
 
     def dispatch(self) -> None:
         """Start a task for every due endpoint that has none running."""

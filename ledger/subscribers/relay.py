@@ -21,6 +21,7 @@ Why exactly once, in order, across crashes:
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,8 +34,6 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
-from psycopg import Connection
-from psycopg.sql import SQL, Identifier
 
 from ledger.errors import LedgerError
 from ledger.store.firm import FirmStore
@@ -122,8 +121,7 @@ class Relay:
             stats.position = position
             owners = Owners(self.store.schema, self.store.events_table)
             with self.store.location.connect() as conn, \
-                    self.store.location.connect() as listen:
-                listen.execute(SQL("LISTEN {c}").format(c=Identifier(self.store.events_table)))
+                    self.store.location.listen(self.store.events_table) as listen:
                 ledger_id = ledger_id_of(conn, self.store)
                 while not (stop is not None and stop.is_set()):
                     if until is not None and stats.position >= until:
@@ -187,9 +185,9 @@ class Relay:
         return seq
 
 
-def _wait_notify(listen: Connection[Any], timeout: float) -> None:
-    for _ in listen.notifies(timeout=timeout, stop_after=1):
-        pass
+def _wait_notify(listen: threading.Event, timeout: float) -> None:
+    listen.wait(timeout)
+    listen.clear()
 
 
 def run_relay(store: FirmStore, nats_url: str, **kwargs: Any) -> RelayStats:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from ledger import bootstrap
 from ledger.api import ApiConfig, create_app
 from ledger.api.keys import KeyStore
 from ledger.store.firm import FirmStore
@@ -59,9 +60,16 @@ class Api:
 
 
 def make_api(store: FirmStore, **config: Any) -> Iterator[Api]:
-    app = create_app(store, ApiConfig(access_linger_seconds=0.01, **config))
-    with TestClient(app) as client:
-        yield Api(client, store)
+    """The app as ``ledger serve`` builds it: on a connection budget of its own."""
+    location = bootstrap.budgeted(store.location, role="test", size=10, wait=10.0)
+    served = replace(store, location=location)
+    app = create_app(served, ApiConfig(access_linger_seconds=0.01, **config))
+    try:
+        with TestClient(app) as client:
+            yield Api(client, served)
+    finally:
+        assert location.budget is not None
+        location.budget.close()
 
 
 def seed(api: Api) -> Api:
