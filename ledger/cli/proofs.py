@@ -107,12 +107,14 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     ensure_checkpoints_table(store)
     with store.location.connect() as conn:
         listed = list_checkpoints(conn, store.schema)
-    lines = [f"{'position':>8}  {'signed at':32}  {'head hash':64}  merkle root / key fingerprint"]
-    for c in listed:
-        mark = "" if c["signature_valid"] else "  SIGNATURE INVALID"
-        lines += [f"{c['position']:>8}  {c['signed_at']:32}  {c['head_hash']}  "
-                  f"{c['merkle_root']}{mark}",
-                  f"{'':8}  {'':32}  {'':64}  {c['key_fingerprint']}"]
+    lines = []
+    for number, c in enumerate(listed, start=1):
+        state = "signature valid" if c["signature_valid"] else "SIGNATURE INVALID"
+        lines += [f"checkpoint {number} at position {c['position']}, signed {c['signed_at']} "
+                  f"({state})",
+                  f"  head hash        {c['head_hash']}",
+                  f"  merkle root      {c['merkle_root']}",
+                  f"  key fingerprint  {c['key_fingerprint']}"]
     emit(args, {"checkpoints": listed},
          lines if listed else ["no checkpoint has been signed yet"])
     return 0

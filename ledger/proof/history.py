@@ -70,11 +70,14 @@ def fork_problem(old: Document, new: Document, path: Sequence[bytes]) -> str | N
         return (f"a checkpoint at position {m} was signed, but the head is now at {n}: "
                 "events it vouched for are gone")
     old_root, new_root = bytes.fromhex(old["merkle_root"]), bytes.fromhex(new["merkle_root"])
-    if not merkle.verify_consistency(m, n, old_root, new_root, path):
-        return (f"the tree of {n} events does not extend the tree signed at position {m} "
-                f"(root {old['merkle_root']}, head hash {old['head_hash']}): "
-                "history was rewritten after it was signed")
-    return None
+    if merkle.verify_consistency(m, n, old_root, new_root, path):
+        return None
+    if m == n:
+        return (f"position {m} was signed with head hash {old['head_hash']} and root "
+                f"{old['merkle_root']}, it now has {new['head_hash']} and "
+                f"{new['merkle_root']}: history was rewritten after it was signed")
+    return (f"the tree of {n} events does not extend the tree signed at position {m} "
+            f"(head hash {old['head_hash']}): history was rewritten after it was signed")
 
 
 def refuse_fork(signed: Document, head: Document, leaves: Sequence[bytes]) -> None:
@@ -87,7 +90,7 @@ def refuse_fork(signed: Document, head: Document, leaves: Sequence[bytes]) -> No
     m, n = signed["position"], len(leaves)
     path = merkle.consistency_proof(leaves, m, n) if m <= n else []
     problem = fork_problem(signed, head, path)
-    now = leaves[m - 1].hex() if m <= n else None
+    now = leaves[m - 1].hex() if m < n else None
     if now is not None and now != signed["head_hash"]:
         detail = (f"position {m} now has hash {now}, the signed checkpoint says "
                   f"{signed['head_hash']}")
