@@ -111,17 +111,6 @@ def public_key_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def parse_public_key_hex(text: str) -> bytes:
-    """A public key given on the command line: 64 hex digits."""
-    try:
-        raw = bytes.fromhex(text.strip())
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise SigningKeyError("a public key is 64 hex digits (raw Ed25519)", field="public_key")
-    return raw
-
-
 def key_fingerprint(public_key: bytes) -> str:
     """SHA-256 of the raw 32-byte public key, 64 hex digits: what ``--key-fingerprint`` takes."""
     return standalone.fingerprint(public_key).hex()

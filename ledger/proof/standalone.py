@@ -4,7 +4,8 @@ Why standalone: a client or an auditor should be able to check what they were
 given with the Python standard library and the ``cryptography`` package alone
 (copy this file; ``python standalone.py FILE --public-key HEX``). It imports
 nothing from the ledger and re-implements, on purpose, the event hash layout,
-the RFC 9162 Merkle verification and the checkpoint's signed bytes.
+the RFC 9162 Merkle verification and the checkpoint's signed bytes. It is one
+file on purpose, longer than the ledger's other modules, so it can be copied alone.
 
 Checkpoint (``legal-ledger-checkpoint/v1``), a JSON object with exactly::
 
