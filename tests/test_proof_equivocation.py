@@ -12,10 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.cli import main
 from ledger.proof import standalone
+from ledger.proof.checkpoint import CheckpointError, create_checkpoint, record_checkpoint
+from ledger.proof.history import CheckpointForkError
 from ledger.proof.keys import key_fingerprint
+from ledger.proof.leaves import read_leaves_at
 from ledger.store.firm import FirmStore
 from ledger.verify import verify_chain
 from tests.chain_helpers import append, superuser_sql
@@ -104,6 +108,22 @@ def test_checkpoint_refuses_over_an_altered_record(cli: FirmStore,
     code, _, err = run(capsys, "checkpoint")
     assert code == 1 and "checkpoint_fork" in err and "record was altered" in err
     assert [c["signature_valid"] for c in listed(capsys)] == [False]
+
+
+def test_a_checkpoint_that_lost_a_race_is_not_called_a_fork(
+        cli: FirmStore, capsys: pytest.CaptureFixture[str]) -> None:
+    key = Ed25519PrivateKey.generate()
+    leaves = read_leaves_at(cli.location, cli.schema, cli.events_table, 12)
+    body = {k: v for k, v in create_checkpoint(cli, key).items()
+            if k not in ("public_key", "signature", "cosignatures")}
+    append(cli, 3)
+    assert create_checkpoint(cli, key)["position"] == 15
+    # a run that read its 12 leaves before the checkpoint at 15 was signed
+    with pytest.raises(CheckpointError, match="signed meanwhile; try again"):
+        record_checkpoint(cli, body, key, leaves)
+    superuser_sql(cli, "DELETE FROM EV WHERE notification_id > 12")
+    with pytest.raises(CheckpointForkError, match="head is now at 12"):
+        record_checkpoint(cli, body, key, leaves)
 
 
 def test_checkpoint_list(cli: FirmStore, capsys: pytest.CaptureFixture[str]) -> None:

@@ -150,6 +150,12 @@ def record_checkpoint(store: FirmStore, body: Document, key: Ed25519PrivateKey,
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                      (f"legal-ledger checkpoint {store.schema}",))
         for signed in history.stored_to_extend(conn, store.schema):
+            if signed["position"] > len(leaves) and _head_position(conn, store) >= \
+                    signed["position"]:
+                # another run signed a newer head after this one read its leaves: a race,
+                # not a truncation (the log still holds the newer head)
+                raise CheckpointError(f"a checkpoint at position {signed['position']} was "
+                                      "signed meanwhile; try again")
             history.refuse_fork(signed, body, leaves)
         document = sign(body, key)
         conn.execute(
@@ -161,6 +167,12 @@ def record_checkpoint(store: FirmStore, body: Document, key: Ed25519PrivateKey,
              json.dumps(document, sort_keys=True)))
         conn.commit()
     return document
+
+
+def _head_position(conn: psycopg.Connection[Any], store: FirmStore) -> int:
+    row = conn.execute(SQL("SELECT coalesce(max(notification_id), 0) FROM {s}.{t}").format(
+        s=Identifier(store.schema), t=Identifier(store.events_table))).fetchone()
+    return int(row[0]) if row else 0
 
 
 def cosign(document: Document, key: Ed25519PrivateKey, trust: standalone.Pin = None) -> Document:
