@@ -64,6 +64,6 @@ def test_prove_one_clients_events(books: Books, firm_store: FirmStore, tmp_path:
     topics = {e["topic"].rpartition(":")[2] for e in bundle["events"]}
     assert {"ClientOnboarded", "MatterOpened", "TimeLogged", "InvoiceIssued",
             "PaymentReceived", "ClientDataErased"} <= topics
-    assert standalone.main(["alpha.json"]) == 0
+    assert standalone.main(["alpha.json", "--public-key", bundle["checkpoint"]["public_key"]]) == 0
     code, _ = run(capsys, "prove", "--client", "nobody", "--checkpoint", "cp.json")
     assert code == 2

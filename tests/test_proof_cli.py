@@ -34,7 +34,7 @@ def test_checkpoint_verify_prove_and_bundle(cli: FirmStore, tmp_path: Path,
     code, out = run(capsys, "checkpoint")
     assert code == 0 and "checkpoint-12.json" in out
     document = json.loads((tmp_path / "checkpoint-12.json").read_text())
-    assert standalone.verify_document(document).ok
+    assert standalone.verify_document(document, bytes.fromhex(document["public_key"])).ok
     assert (tmp_path / "data" / "keys" / f"{cli.firm}-ed25519.pem").exists()
 
     append(cli, 3)
@@ -60,7 +60,8 @@ def test_checkpoint_verify_prove_and_bundle(cli: FirmStore, tmp_path: Path,
 
     code, out = run(capsys, "prove-consistency", "checkpoint-12.json", "later.json")
     assert code == 0 and "consistency-12-15.json" in out
-    code, out = run(capsys, "verify-bundle", "consistency-12-15.json", "--json")
+    code, out = run(capsys, "verify-bundle", "consistency-12-15.json", "--json",
+                    "--public-key", key)
     assert code == 0 and json.loads(out)["ok"]
 
     # the standalone module runs as a script, too
@@ -68,7 +69,7 @@ def test_checkpoint_verify_prove_and_bundle(cli: FirmStore, tmp_path: Path,
     tampered = json.loads(Path("bundle.json").read_text())
     tampered["events"][1]["topic"] += "x"
     Path("tampered.json").write_text(json.dumps(tampered))
-    code, out = run(capsys, "verify-bundle", "tampered.json")
+    code, out = run(capsys, "verify-bundle", "tampered.json", "--public-key", key)
     assert code == 1 and "does not match" in out
 
 
@@ -100,7 +101,8 @@ def test_cosign_and_keygen(cli: FirmStore, tmp_path: Path,
     assert run(capsys, "checkpoint", "keygen", "--out", "auditor.pem")[0] == 2
     code, out = run(capsys, "checkpoint", "cosign", "cp.json", "--key", "auditor.pem")
     assert code == 0 and auditor in out
-    result = standalone.verify_file(Path("cp.json"))
+    firm_key = bytes.fromhex(json.loads(Path("cp.json").read_text())["public_key"])
+    result = standalone.verify_file(Path("cp.json"), firm_key)
     assert result.ok and result.cosigners == [auditor]
     assert run(capsys, "verify", "--checkpoint", "cp.json")[0] == 0
     assert run(capsys, "checkpoint", "cosign", "cp.json", "--key", "auditor.pem")[0] == 2

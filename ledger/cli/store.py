@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from ledger.cli.output import emit, open_store
+from ledger.cli.proofs import add_pin_arguments, pin_flags
 from ledger.cli.verbs import Verbs
 from ledger.database import locate_database, stop_embedded
 from ledger.errors import LedgerError
@@ -53,13 +54,13 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     if args.checkpoint:
         from pathlib import Path
 
-        from ledger.proof.audit import trusted_key, verify_against_checkpoint
+        from ledger.proof.audit import checkpoint_trust, verify_against_checkpoint
         from ledger.proof.checkpoint import read_document
 
         if known is not None:
             raise LedgerError("give --head or --checkpoint, not both", field="checkpoint")
         document = read_document(Path(args.checkpoint))
-        pinned, source = trusted_key(settings, store.firm, args.public_key)
+        pinned, source = checkpoint_trust(settings, store.firm, pin_flags(args))
         bar = ProgressLine("verifying", total)
         outcome = verify_against_checkpoint(store, document, pinned_key=pinned,
                                             key_source=source, source=Path(args.checkpoint),
@@ -147,9 +148,8 @@ def register(verbs: Verbs) -> None:
     verify.add_argument("--checkpoint", metavar="FILE",
                         help="a signed checkpoint (from 'ledger checkpoint'): checks its "
                         "signature, then that the log still holds its head and Merkle root")
-    verify.add_argument("--public-key", metavar="HEX",
-                        help="with --checkpoint: the firm's Ed25519 public key it must be "
-                        "signed with (default: the firm's key file when present)")
+    add_pin_arguments(verify, " the checkpoint must be signed with; default: the firm's "
+                      "key file (a checkpoint's own key is never trusted)")
     verify.set_defaults(handler=cmd_verify)
 
     verbs.verb("demo", "record a realistic quarter of billing, then verify").set_defaults(

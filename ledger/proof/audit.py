@@ -13,6 +13,13 @@ Kinds added to those of ``ledger.verify`` (stable strings, in ``--json``):
 key), ``checkpoint_other_ledger`` (another firm's or ledger's checkpoint),
 ``merkle_root_mismatch``. Truncation and rewriting keep the chain's kinds,
 ``tail_truncated`` and ``head_mismatch``.
+
+Which key is trusted: the keys pinned on the command line, else the firm's own
+key file. The key file counts as pinned for the firm's own ``verify`` because
+it lives outside the database, where the firm keeps it: someone who can only
+rewrite the database cannot make it trust another key. An auditor on another
+machine has no such file and pins the firm's key explicitly. The checkpoint's
+own ``public_key`` is never trusted.
 """
 
 from __future__ import annotations
@@ -22,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from ledger.proof import merkle, standalone
-from ledger.proof.keys import firm_key_path, load_key_file, parse_public_key_hex, public_key_bytes
+from ledger.proof.keys import (
+    KeyNotPinnedError,
+    firm_key_path,
+    load_key_file,
+    public_key_bytes,
+)
 from ledger.proof.leaves import LeavesIncompleteError, read_leaves_at
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
@@ -54,27 +66,33 @@ class CheckpointVerification:
                 f"merkle root {c.get('merkle_root_status')})"]
 
 
-def trusted_key(settings: Settings, firm: str, public_key_hex: str | None) -> tuple[
-        bytes | None, str]:
-    """The key a checkpoint must be signed with: given, else the firm's key file if any."""
-    if public_key_hex:
-        return parse_public_key_hex(public_key_hex), "given"
+def checkpoint_trust(settings: Settings, firm: str, given: standalone.Trust | None,
+                     ) -> tuple[standalone.Trust, str]:
+    """The keys a checkpoint must be signed with: those given, else the firm's key file."""
+    if given is not None:
+        return given, "given"
     path = firm_key_path(settings, firm)
     if path.exists():
-        return public_key_bytes(load_key_file(path)), "firm key file"
-    return None, "not pinned (checked against the key in the file)"
+        return standalone.Trust(keys=frozenset({public_key_bytes(load_key_file(path))})), \
+            "firm key file"
+    raise KeyNotPinnedError(f"no trusted key: pass --public-key HEX, --trusted-keys FILE or "
+                            f"--key-fingerprint HEX (there is no firm key file at {path}, and "
+                            "the key inside the checkpoint is not trusted)", field="public_key")
 
 
 def verify_against_checkpoint(
     store: FirmStore,
     document: Document,
     *,
-    pinned_key: bytes | None = None,
+    pinned_key: standalone.Pin = None,
     key_source: str = "",
     source: Path | None = None,
     progress: Progress | None = None,
 ) -> CheckpointVerification:
-    """Check the checkpoint's signatures, then that the current chain extends it."""
+    """Check the checkpoint's signatures, then that the current chain extends it.
+
+    Without ``pinned_key`` the checkpoint is ``checkpoint_invalid``: no key is trusted.
+    """
     signed = standalone.verify_document(document, pinned_key)
     info: dict[str, Any] = {
         "file": str(source) if source else None,
@@ -82,6 +100,7 @@ def verify_against_checkpoint(
         "head_hash": document.get("head_hash"),
         "merkle_root": document.get("merkle_root"),
         "public_key": document.get("public_key"),
+        "key_fingerprint": signed.key_fingerprint,
         "key_source": key_source or ("given" if pinned_key else "not pinned"),
         "cosigners": signed.cosigners,
         "signature": "valid" if signed.ok else "invalid",

@@ -25,9 +25,14 @@ from ledger.store.firm import FirmStore
 Document = dict[str, Any]
 
 
-def checked_checkpoint(document: Document, pinned_key: bytes | None, label: str) -> Document:
-    """The document, if it is a validly signed checkpoint (by ``pinned_key`` when given)."""
-    result = standalone.verify_document(document, pinned_key)
+def checked_checkpoint(document: Document, pinned_key: standalone.Pin, label: str) -> Document:
+    """The document, if it is a validly signed checkpoint (by ``pinned_key`` when given).
+
+    Without a pin only the document's integrity is checked against its own key:
+    producing a proof vouches for nothing, the verifier pins the key it trusts.
+    """
+    trust = pinned_key if pinned_key is not None else standalone.Trust(embedded=True)
+    result = standalone.verify_document(document, trust)
     if result.format != standalone.CHECKPOINT_FORMAT or not result.ok:
         problems = "; ".join(result.problems) or "not a checkpoint"
         raise CheckpointError(f"the {label} checkpoint does not verify: {problems}",
@@ -49,7 +54,7 @@ def _leaves_matching(store: FirmStore, checkpoint: Document) -> list[bytes]:
 
 
 def prove_inclusion(store: FirmStore, checkpoint: Document, positions: Iterable[int], *,
-                    pinned_key: bytes | None = None) -> Document:
+                    pinned_key: standalone.Pin = None) -> Document:
     """An inclusion bundle for the events at ``positions`` under a signed checkpoint."""
     checked_checkpoint(checkpoint, pinned_key, "given")
     wanted = sorted(set(positions))
@@ -75,7 +80,7 @@ def prove_inclusion(store: FirmStore, checkpoint: Document, positions: Iterable[
 
 
 def prove_consistency(store: FirmStore, old: Document, new: Document, *,
-                      pinned_key: bytes | None = None) -> Document:
+                      pinned_key: standalone.Pin = None) -> Document:
     """A consistency proof that the ``new`` checkpoint's log extends the ``old`` one's."""
     checked_checkpoint(old, pinned_key, "old")
     checked_checkpoint(new, pinned_key, "new")

@@ -16,7 +16,9 @@ no whitespace, UTF-8) of every field except ``signature`` and
 The firm refuses to sign a damaged chain: the chain is verified from genesis
 first and the checkpoint is taken at the verified head. Every checkpoint is
 also recorded in the append-only table ``<schema>.checkpoints`` (same guards
-as the event table), so the firm keeps a history of what it has vouched for.
+as the event table), so the firm keeps a history of what it has vouched for,
+and it refuses to sign a head that does not extend that history
+(``ledger.proof.history``: no equivocation).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.errors import LedgerError
-from ledger.proof import merkle, standalone
+from ledger.proof import history, merkle, standalone
 from ledger.proof.keys import public_key_bytes
 from ledger.proof.leaves import read_leaves
 from ledger.store import schema as ddl
@@ -39,7 +41,7 @@ from ledger.store.firm import FirmStore
 from ledger.verify import Progress, verify_chain
 
 CHECKPOINT_FORMAT = "legal-ledger-checkpoint/v1"
-CHECKPOINTS_TABLE = "checkpoints"
+CHECKPOINTS_TABLE = history.TABLE
 Document = dict[str, Any]
 
 
@@ -121,7 +123,7 @@ def create_checkpoint(store: FirmStore, key: Ed25519PrivateKey,
     assert row is not None
     if leaves[-1].hex() != report.head_hash:
         raise CheckpointError("the head changed while it was being verified; try again")
-    document = sign({
+    body = {
         "format": CHECKPOINT_FORMAT,
         "firm": store.firm,
         "schema": store.schema,
@@ -131,28 +133,58 @@ def create_checkpoint(store: FirmStore, key: Ed25519PrivateKey,
         "merkle_root": merkle.merkle_root(leaves).hex(),
         "recorded_at": iso(row[0]),
         "created_at": iso(row[1]),
-    }, key)
-    record_checkpoint(store, document)
-    return document
+    }
+    return record_checkpoint(store, body, key, leaves)
 
 
-def record_checkpoint(store: FirmStore, document: Document) -> None:
-    """Append the signed document to ``<schema>.checkpoints``."""
+def record_checkpoint(store: FirmStore, body: Document, key: Ed25519PrivateKey,
+                      leaves: list[bytes]) -> Document:
+    """Sign ``body`` and append it to ``<schema>.checkpoints``, unless it forks the record.
+
+    The check and the insert share one transaction under a lock, so two
+    concurrent runs cannot both sign against a record the other one changes.
+    """
     ensure_checkpoints_table(store)
-    with store.location.connect() as conn:
+    s, t = Identifier(store.schema), Identifier(CHECKPOINTS_TABLE)
+    with store.location.connect(autocommit=False) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                     (f"legal-ledger checkpoint {store.schema}",))
+        for signed in history.stored_to_extend(conn, store.schema):
+            if signed["position"] > len(leaves) and _head_position(conn, store) >= \
+                    signed["position"]:
+                # another run signed a newer head after this one read its leaves: a race,
+                # not a truncation (the log still holds the newer head)
+                raise CheckpointError(f"a checkpoint at position {signed['position']} was "
+                                      "signed meanwhile; try again")
+            history.refuse_fork(signed, body, leaves)
+        document = sign(body, key)
         conn.execute(
             SQL("INSERT INTO {s}.{t} (position, head_hash, merkle_root, public_key, signature,"
-                " created_at, document) VALUES (%s, %s, %s, %s, %s, %s, %s)").format(
-                s=Identifier(store.schema), t=Identifier(CHECKPOINTS_TABLE)),
+                " created_at, document) VALUES (%s, %s, %s, %s, %s, %s, %s)").format(s=s, t=t),
             (document["position"], bytes.fromhex(document["head_hash"]),
              bytes.fromhex(document["merkle_root"]), bytes.fromhex(document["public_key"]),
              bytes.fromhex(document["signature"]), document["created_at"],
              json.dumps(document, sort_keys=True)))
+        conn.commit()
+    return document
 
 
-def cosign(document: Document, key: Ed25519PrivateKey) -> Document:
-    """Add an auditor's signature over the same signed bytes (the firm's must verify)."""
-    result = standalone.verify_document(document)
+def _head_position(conn: psycopg.Connection[Any], store: FirmStore) -> int:
+    row = conn.execute(SQL("SELECT coalesce(max(notification_id), 0) FROM {s}.{t}").format(
+        s=Identifier(store.schema), t=Identifier(store.events_table))).fetchone()
+    return int(row[0]) if row else 0
+
+
+def cosign(document: Document, key: Ed25519PrivateKey, trust: standalone.Pin = None) -> Document:
+    """Add an auditor's signature over the same signed bytes (the firm's must verify).
+
+    Without ``trust`` the firm's signature is checked against the document's own
+    key: a cosignature then vouches that the witness saw this tree head (and,
+    through ``ledger.proof.witness``, that it extends the last one it saw), not
+    who signed it.
+    """
+    result = standalone.verify_document(
+        document, trust if trust is not None else standalone.Trust(embedded=True))
     if result.format != CHECKPOINT_FORMAT or not result.ok:
         raise CheckpointError("not cosigning: " + "; ".join(result.problems), field="file")
     public = public_key_bytes(key).hex()

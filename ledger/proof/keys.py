@@ -5,6 +5,10 @@ let whoever rewrites the log re-sign it. The firm's key lives in
 ``<LEDGER_DATA_DIR>/keys/<firm>-ed25519.pem`` (or ``LEDGER_SIGNING_KEY_FILE``),
 an unencrypted PKCS#8 PEM created on first use with mode 0600 in a 0700 folder;
 a key file readable by group or others is refused, as ssh does.
+
+Trust (which keys a verifier accepts) is defined by ``ledger.proof.standalone``
+so that the independent verifier and the ledger read the same flags and files
+the same way; ``given_trust`` turns its errors into this module's.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from ledger.errors import LedgerError
+from ledger.proof import standalone
 from ledger.settings import Settings
 
 SIGNING_KEY_ENV = "LEDGER_SIGNING_KEY_FILE"
@@ -29,6 +34,12 @@ class SigningKeyError(LedgerError):
     """A key file that is missing, unreadable, not Ed25519 or too widely readable."""
 
     type = "signing-key-invalid"
+
+
+class KeyNotPinnedError(LedgerError):
+    """A proof to check, but no key to trust: a file's own key never vouches for it."""
+
+    type = "key-not-pinned"
 
 
 def firm_key_path(settings: Settings, firm: str) -> Path:
@@ -100,12 +111,17 @@ def public_key_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
     return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def parse_public_key_hex(text: str) -> bytes:
-    """A public key given on the command line: 64 hex digits."""
+def key_fingerprint(public_key: bytes) -> str:
+    """SHA-256 of the raw 32-byte public key, 64 hex digits: what ``--key-fingerprint`` takes."""
+    return standalone.fingerprint(public_key).hex()
+
+
+def given_trust(public_keys: list[str] | None, trusted_keys: str | None,
+                fingerprints: list[str] | None) -> standalone.Trust | None:
+    """The keys pinned with ``--public-key``, ``--trusted-keys`` and ``--key-fingerprint``."""
     try:
-        raw = bytes.fromhex(text.strip())
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        raise SigningKeyError("a public key is 64 hex digits (raw Ed25519)", field="public_key")
-    return raw
+        return standalone.trust_from(public_keys or [],
+                                     Path(trusted_keys).expanduser() if trusted_keys else None,
+                                     fingerprints or [])
+    except ValueError as exc:
+        raise SigningKeyError(str(exc), field="public_key") from None

@@ -2,9 +2,10 @@
 
 Why standalone: a client or an auditor should be able to check what they were
 given with the Python standard library and the ``cryptography`` package alone
-(copy this file; ``python standalone.py FILE [--public-key HEX]``). It imports
+(copy this file; ``python standalone.py FILE --public-key HEX``). It imports
 nothing from the ledger and re-implements, on purpose, the event hash layout,
-the RFC 9162 Merkle verification and the checkpoint's signed bytes.
+the RFC 9162 Merkle verification and the checkpoint's signed bytes. It is one
+file on purpose, longer than the ledger's other modules, so it can be copied alone.
 
 Checkpoint (``legal-ledger-checkpoint/v1``), a JSON object with exactly::
 
@@ -69,6 +70,18 @@ checkpoint said it was.
 
 Hex is lower-case and base64 canonical: a file whose bytes differ but decode
 to the same values is refused, so no byte of a proof can change unnoticed.
+
+Trust: a file never vouches for itself. Anyone can recompute a Merkle path and
+root and sign a forged checkpoint with a fresh key, so every checkpoint's
+``public_key`` must be one the verifier pinned beforehand, obtained from the
+firm through another channel: ``--public-key HEX`` (64 hex digits, the raw
+32-byte key; repeatable), ``--trusted-keys FILE`` or ``--key-fingerprint HEX``
+(repeatable). A key fingerprint is SHA-256 of the raw 32-byte public key, as 64
+hex digits. A trusted-keys file is UTF-8 text, one key per line: the key as 64
+hex digits, optionally followed by whitespace and a free label; blank lines
+and lines whose first non-blank character is ``#`` are ignored; any other line
+makes the whole file invalid; it must hold at least one key. Without any of
+these, nothing verifies.
 """
 
 from __future__ import annotations
@@ -110,6 +123,91 @@ class Invalid(Exception):
     """One reason a document does not verify."""
 
 
+NO_TRUST = ("no trusted key was given (pass --public-key HEX, --trusted-keys FILE or "
+            "--key-fingerprint HEX); the key inside the file is not trusted")
+
+
+def fingerprint(public_key: bytes) -> bytes:
+    """A key's fingerprint: SHA-256 of its raw 32 bytes."""
+    return hashlib.sha256(public_key).digest()
+
+
+@dataclass(frozen=True)
+class Trust:
+    """The keys a verifier accepts as the firm's signer, pinned before reading a file.
+
+    ``embedded`` accepts the document's own key: an integrity check only, for
+    code that produces proofs from its own database; the command line never
+    sets it.
+    """
+
+    keys: frozenset[bytes] = frozenset()
+    fingerprints: frozenset[bytes] = frozenset()
+    embedded: bool = False
+
+    def pins(self) -> bool:
+        return bool(self.keys or self.fingerprints)
+
+    def pinned(self, key: bytes) -> bool:
+        return key in self.keys or fingerprint(key) in self.fingerprints
+
+    def trusts(self, key: bytes) -> bool:
+        return self.embedded or self.pinned(key)
+
+
+Pin = Trust | bytes | None
+"""What the checks accept: a ``Trust``, one raw key, or nothing (then nothing verifies)."""
+
+
+def as_trust(pin: Pin) -> Trust | None:
+    return Trust(keys=frozenset({pin})) if isinstance(pin, bytes) else pin
+
+
+def hex_bytes(text: str, name: str) -> bytes:
+    """32 bytes given as 64 hex digits (either case), or ValueError naming ``name``."""
+    try:
+        raw = bytes.fromhex(text.strip())
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(f"{name} is 64 hex digits")
+    return raw
+
+
+def parse_trusted_keys(text: str, source: str = "the trusted-keys file") -> frozenset[bytes]:
+    """The keys of a trusted-keys file (format in the module docstring)."""
+    keys: set[bytes] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split(None, 1)
+        if not words or words[0].startswith("#"):
+            continue
+        try:
+            keys.add(hex_bytes(words[0], "a key"))
+        except ValueError:
+            raise ValueError(f"{source}, line {number}: not a public key "
+                             "(64 hex digits, then an optional label)") from None
+    if not keys:
+        raise ValueError(f"{source} holds no key")
+    return frozenset(keys)
+
+
+def trust_from(public_keys: Sequence[str] = (), trusted_keys: Path | None = None,
+               fingerprints: Sequence[str] = ()) -> Trust | None:
+    """The trust the command-line flags give, None when none was given (ValueError if bad)."""
+    keys = {hex_bytes(k, "--public-key") for k in public_keys}
+    if trusted_keys is not None:
+        try:
+            text = trusted_keys.read_text(encoding="utf-8")
+        except (OSError, UnicodeError) as exc:
+            raise ValueError(f"cannot read the trusted-keys file {trusted_keys}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
+        keys |= parse_trusted_keys(text, str(trusted_keys))
+    prints = frozenset(hex_bytes(f, "--key-fingerprint") for f in fingerprints)
+    if not keys and not prints:
+        return None
+    return Trust(keys=frozenset(keys), fingerprints=prints)
+
+
 @dataclass
 class Result:
     """The outcome for one file: ``ok`` and, when not, every problem found."""
@@ -119,6 +217,7 @@ class Result:
     problems: list[str] = field(default_factory=list)
     key_pinned: bool = False
     public_key: str | None = None
+    key_fingerprint: str | None = None
     position: int | None = None
     merkle_root: str | None = None
     events: list[int] = field(default_factory=list)
@@ -190,8 +289,8 @@ def _signature_ok(public_key: bytes, signature: bytes, message: bytes) -> bool:
     return True
 
 
-def check_checkpoint(doc: Any, result: Result, pinned_key: bytes | None, label: str) -> None:
-    """Every field well-formed, the firm's signature and every cosignature valid."""
+def check_checkpoint(doc: Any, result: Result, pin: Pin, label: str) -> None:
+    """Every field well-formed, signed by a trusted key, every cosignature valid."""
     if not isinstance(doc, dict) or set(doc) != CHECKPOINT_FIELDS:
         raise Invalid(f"{label} does not have exactly the fields of {CHECKPOINT_FORMAT}")
     if doc["format"] != CHECKPOINT_FORMAT:
@@ -207,10 +306,15 @@ def check_checkpoint(doc: Any, result: Result, pinned_key: bytes | None, label: 
     key = _hex(doc["public_key"], 32, f"{label}.public_key")
     signature = _hex(doc["signature"], 64, f"{label}.signature")
     message = signed_bytes(doc)
+    trust = as_trust(pin)
     result.public_key = doc["public_key"]
-    result.key_pinned = pinned_key is not None
-    if pinned_key is not None and key != pinned_key:
-        result.fail(f"{label} is signed by {key.hex()}, not by the trusted key")
+    result.key_fingerprint = fingerprint(key).hex()
+    result.key_pinned = trust is not None and trust.pinned(key)
+    if trust is None or not (trust.pins() or trust.embedded):
+        result.fail(f"{label}: {NO_TRUST}")
+    elif not trust.trusts(key):
+        result.fail(f"{label} is signed by {key.hex()} (fingerprint {fingerprint(key).hex()}), "
+                    "not by the trusted key(s)")
     if not _signature_ok(key, signature, message):
         result.fail(f"{label}: the firm's signature does not verify")
     if not isinstance(doc["cosignatures"], list):
@@ -347,7 +451,7 @@ def _check_event(event: Any, i: int, checkpoint: dict[str, Any], previous: dict[
         result.events.append(position)
 
 
-def verify_bundle(doc: Any, pinned_key: bytes | None = None) -> Result:
+def verify_bundle(doc: Any, pin: Pin = None) -> Result:
     """Check an inclusion bundle: signature(s), every event's hash and audit path."""
     result = Result(BUNDLE_FORMAT)
     try:
@@ -356,7 +460,7 @@ def verify_bundle(doc: Any, pinned_key: bytes | None = None) -> Result:
         if doc["format"] != BUNDLE_FORMAT:
             raise Invalid(f"the bundle's format is not {BUNDLE_FORMAT}")
         checkpoint = doc["checkpoint"]
-        check_checkpoint(checkpoint, result, pinned_key, "checkpoint")
+        check_checkpoint(checkpoint, result, pin, "checkpoint")
         result.position, result.merkle_root = checkpoint["position"], checkpoint["merkle_root"]
         events = doc["events"]
         if not isinstance(events, list) or not events:
@@ -372,7 +476,7 @@ def verify_bundle(doc: Any, pinned_key: bytes | None = None) -> Result:
     return result
 
 
-def verify_consistency_proof(doc: Any, pinned_key: bytes | None = None) -> Result:
+def verify_consistency_proof(doc: Any, pin: Pin = None) -> Result:
     """Check that the newer signed checkpoint extends the older one."""
     result = Result(CONSISTENCY_FORMAT)
     try:
@@ -382,8 +486,8 @@ def verify_consistency_proof(doc: Any, pinned_key: bytes | None = None) -> Resul
         if doc["format"] != CONSISTENCY_FORMAT:
             raise Invalid(f"the proof's format is not {CONSISTENCY_FORMAT}")
         old, new = doc["old"], doc["new"]
-        check_checkpoint(old, result, pinned_key, "old")
-        check_checkpoint(new, result, pinned_key, "new")
+        check_checkpoint(old, result, pin, "old")
+        check_checkpoint(new, result, pin, "new")
         path = _path(doc["consistency_path"], "consistency_path")
         head_path = _path(doc["old_head_audit_path"], "old_head_audit_path")
         result.position, result.merkle_root = new["position"], new["merkle_root"]
@@ -405,28 +509,28 @@ def verify_consistency_proof(doc: Any, pinned_key: bytes | None = None) -> Resul
     return result
 
 
-def verify_document(doc: Any, pinned_key: bytes | None = None) -> Result:
+def verify_document(doc: Any, pin: Pin = None) -> Result:
     """Dispatch on the document's ``format`` (a bare checkpoint is checked too)."""
     kind = doc.get("format") if isinstance(doc, dict) else None
     if kind == BUNDLE_FORMAT:
-        return verify_bundle(doc, pinned_key)
+        return verify_bundle(doc, pin)
     if kind == CONSISTENCY_FORMAT:
-        return verify_consistency_proof(doc, pinned_key)
+        return verify_consistency_proof(doc, pin)
     result = Result(str(kind) if isinstance(kind, str) else "unknown")
     if kind != CHECKPOINT_FORMAT:
         result.fail("not a checkpoint, inclusion bundle or consistency proof")
         return result
     try:
-        check_checkpoint(doc, result, pinned_key, "checkpoint")
+        check_checkpoint(doc, result, pin, "checkpoint")
         result.position, result.merkle_root = doc["position"], doc["merkle_root"]
     except Invalid as exc:
         result.fail(str(exc))
     return result
 
 
-def verify_file(path: Path, pinned_key: bytes | None = None) -> Result:
+def verify_file(path: Path, pin: Pin = None) -> Result:
     """Read and check a file; raises OSError or ValueError when it is not JSON at all."""
-    return verify_document(json.loads(path.read_bytes()), pinned_key)
+    return verify_document(json.loads(path.read_bytes()), pin)
 
 
 def summary(result: Result) -> list[str]:
@@ -434,29 +538,40 @@ def summary(result: Result) -> list[str]:
     if not result.ok:
         return [f"FAILED ({result.format}): {p}" for p in result.problems]
     lines = [f"OK ({result.format}): tree size {result.position}, "
-             f"root {result.merkle_root}, signed by {result.public_key}"]
+             f"root {result.merkle_root}, signed by {result.public_key} "
+             f"(fingerprint {result.key_fingerprint})"]
     if result.events:
         lines.append("events proven: " + ", ".join(str(p) for p in result.events))
     if result.cosigners:
         lines.append("cosigned by: " + ", ".join(result.cosigners))
     if not result.key_pinned:
-        lines.append("note: checked against the key inside the file; pass --public-key to "
-                     "pin the firm's key")
+        lines.append("note: checked against the key inside the file, which proves integrity "
+                     "only")
     return lines
 
 
+def add_trust_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that pin the firm's key (see "Trust" in the module docstring)."""
+    parser.add_argument("--public-key", action="append", default=[], metavar="HEX",
+                        help="a trusted Ed25519 public key, 64 hex digits (repeatable)")
+    parser.add_argument("--trusted-keys", type=Path, metavar="FILE",
+                        help="a file of trusted public keys, one per line")
+    parser.add_argument("--key-fingerprint", action="append", default=[], metavar="HEX",
+                        help="SHA-256 of a trusted raw 32-byte public key (repeatable)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python standalone.py FILE [--public-key HEX] [--json]``: 0 ok, 1 fails, 2 unreadable."""
+    """``python standalone.py FILE --public-key HEX [--json]``: 0 ok, 1 fails, 2 refused."""
     parser = argparse.ArgumentParser(description="Verify a legal-ledger proof file offline.")
     parser.add_argument("file", type=Path)
-    parser.add_argument("--public-key", help="the firm's Ed25519 public key (64 hex digits)")
+    add_trust_arguments(parser)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     try:
-        pinned = bytes.fromhex(args.public_key) if args.public_key else None
-        if pinned is not None and len(pinned) != 32:
-            raise ValueError("a public key is 64 hex digits")
-        result = verify_file(args.file, pinned)
+        trust = trust_from(args.public_key, args.trusted_keys, args.key_fingerprint)
+        if trust is None:
+            raise ValueError(NO_TRUST)
+        result = verify_file(args.file, trust)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
