@@ -11,8 +11,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
+
 from commands import models as m
 from commands.service import BillingService
+from ledger.domain.errors import ClientNotFoundError
 from ledger.store.firm import FirmStore
 from projections import query
 from tests.billing_fixtures import (
@@ -115,8 +118,8 @@ def test_as_of_before_anything_is_empty(service: BillingService,  # noqa: F811
                                         firm_store: FirmStore) -> None:
     q = record_quarter(service, unbilled=False)
     early = datetime(2000, 1, 1, tzinfo=head_time(firm_store).tzinfo)
-    st = query.statement_report(firm_store, q.northwind, *Q1, as_of=early)
-    assert (st["position"], st["lines"], st["closing_balance_minor"]) == (0, [], 0)
+    with pytest.raises(ClientNotFoundError):  # no statement about a client not yet onboarded
+        query.statement_report(firm_store, q.northwind, *Q1, as_of=early)
     assert query.invoices_report(firm_store, as_of=early)["invoices"] == []
 
 
