@@ -35,6 +35,7 @@ from ledger.store.firm import FirmStore
 from projections.catalog import MODELS
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+HSTS = "max-age=31536000"  # one year; no includeSubDomains: the API does not own its siblings
 log = structlog.get_logger("ledger.api")
 
 
@@ -118,6 +119,8 @@ def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
         started = time.perf_counter()
         response = await call_next(request)
         response.headers["X-Request-Id"] = request_id
+        if cfg.tls:  # browsers and clients that honour it never fall back to plain HTTP
+            response.headers["Strict-Transport-Security"] = HSTS
         route = request.scope.get("route")
         log.info("request", method=request.method, route=getattr(route, "path", "-"),
                  status=response.status_code,

@@ -20,6 +20,8 @@ class ApiConfig:
     follow_projections: bool = False
     readiness_max_lag: int = 1000
     page_limit_max: int = 500
+    tls: bool = False
+    """Served over TLS: every response then carries ``Strict-Transport-Security``."""
     extra: dict[str, str] = field(default_factory=dict)
 
 
