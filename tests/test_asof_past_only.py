@@ -145,6 +145,22 @@ def test_http_reads_about_a_client_onboarded_after_t_answer_client_not_found(
     assert missing.json()["type"] == PROBLEM_BASE + "client-not-found"
 
 
+def test_http_a_matter_or_invoice_made_after_t_is_not_found_as_of_t(
+        service: BillingService, http: Api, firm_store: FirmStore) -> None:  # noqa: F811
+    set_up_firm(service)
+    timekeeper(service, "PA", 60_000)
+    acme = client(service)
+    then = head_time(firm_store).isoformat()
+    work = matter(service, acme)
+    log(service, work, "PA", date(2026, 3, 2), 60)
+    invoice = draft(service, work, date(2026, 3, 1), date(2026, 3, 31))
+    for url, slug in ((f"/v1/matters/{work}", "matter-not-found"),
+                      (f"/v1/invoices/{invoice}", "invoice-not-found")):
+        assert http.get("admin", url).status_code == 200
+        refused = http.get("admin", url, as_of=then)
+        assert (refused.status_code, refused.json()["type"]) == (404, PROBLEM_BASE + slug)
+
+
 def test_cli_reports_about_a_client_not_there_at_t_exit_2_in_one_line(
         service: BillingService, cli_env: FirmStore,  # noqa: F811
         capsys: pytest.CaptureFixture[str]) -> None:
