@@ -11,26 +11,22 @@ store every component is built on, so every component borrows from that pool.
 
 Entry points (``ledger serve`` and the HTTP app, every command-line verb,
 ``projections rebuild``'s worker process) call :func:`open_process` or
-:func:`open_store`; no other module opens a store or a pool. This is the only
-module of the kernel that imports ``commands`` and ``projections``.
+:func:`open_store`; no other module opens a store or a pool. What an entry point
+then builds on the store (the HTTP app's service, key store and access log:
+``ledger.api.state.open_state``) borrows from that store's pool, so this module
+needs neither side of the ledger nor the shell, and nothing it imports imports it.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ledger.database import DatabaseLocation, locate_database
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
-from ledger.store.pool import ConnectionBudget
+from ledger.store.pool import ConnectionBudget, budgeted
 from ledger.store.schema import schema_for_firm
-
-if TYPE_CHECKING:
-    from commands.service import BillingService
-    from ledger.api.access_log import AccessLog, NoAccessLog
-    from ledger.api.keys import KeyStore
 
 _LOCK = threading.Lock()
 _CURRENT: Process | None = None
@@ -66,11 +62,6 @@ class Process:
         self.budget.close()
 
 
-def budgeted(location: DatabaseLocation, *, role: str, size: int,
-             wait: float) -> DatabaseLocation:
-    """The same location, with a new budget of ``size`` connections attached."""
-    return location.with_budget(role=role, size=size, wait=wait)
-
 
 def open_process(settings: Settings, *, role: str) -> Process:
     """The process's one :class:`Process` (made on the first call, then reused)."""
@@ -100,42 +91,3 @@ def close_process() -> None:
         current, _CURRENT = _CURRENT, None
     if current is not None:
         current.close()
-
-
-@dataclass
-class Components:
-    """What the HTTP shell serves with, all on one store (and so one pool)."""
-
-    store: FirmStore
-    service: BillingService
-    keys: KeyStore
-    access: AccessLog | NoAccessLog
-
-    def close(self) -> None:
-        """Drain the access log first (no ``RecordAccessed`` is lost), then the rest."""
-        self.access.close()
-        self.service.close()
-        self.keys.close()
-
-
-def components(store: FirmStore, *, access_log: bool = True, access_batch_size: int = 500,
-               access_linger_seconds: float = 0.05) -> Components:
-    """The billing service, key store and access log of ``store``."""
-    from commands.service import BillingService
-    from ledger.api.access_log import AccessLog, NoAccessLog
-    from ledger.api.keys import KeyStore
-
-    store.ensure()
-    keys = KeyStore(store)
-    keys.ensure()
-    access: AccessLog | NoAccessLog = (
-        AccessLog(store, batch_size=access_batch_size, linger_seconds=access_linger_seconds)
-        if access_log else NoAccessLog())
-    return Components(store, BillingService(store), keys, access)
-
-
-def billing_service(store: FirmStore) -> BillingService:
-    """The firm's billing (and trust) application on ``store``'s pool."""
-    from commands.service import BillingService
-
-    return BillingService(store)

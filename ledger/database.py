@@ -14,7 +14,7 @@ import subprocess
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,14 +66,6 @@ class DatabaseLocation:
                 "the embedded server."
             ) from None
 
-    def with_budget(self, *, role: str, size: int, wait: float) -> DatabaseLocation:
-        """This location with a new connection budget of ``size`` connections tagged
-        ``legal-ledger/<role>`` (see ``ledger.store.pool``); for composition roots."""
-        from ledger.store.pool import ConnectionBudget
-
-        return replace(self, budget=ConnectionBudget(self.url, role=role, size=size,
-                                                     wait=wait))
-
     @contextlib.contextmanager
     def listen(self, channel: str) -> Iterator[threading.Event]:
         """An event set on each NOTIFY of ``channel`` while the block runs.
@@ -85,7 +77,7 @@ class DatabaseLocation:
             with self.budget.hub.waiter(channel) as event:
                 yield event
             return
-        from ledger.store.listen import NotificationHub
+        from ledger.notify import NotificationHub
 
         hub = NotificationHub(self.connect)
         try:

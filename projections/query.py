@@ -18,6 +18,8 @@ from uuid import UUID
 
 from psycopg.sql import SQL, Identifier
 
+from ledger.bounds import check_period
+from ledger.domain.errors import InvoiceNotFoundError
 from ledger.store.firm import FirmStore
 from ledger.verify import verify_chain
 from projections import reports, reports_audit
@@ -73,6 +75,8 @@ def _today(as_of: datetime | None) -> date:
 def invoices_report(store: FirmStore, as_of: datetime | None = None, on: date | None = None,
                     client_id: UUID | None = None) -> dict[str, Any]:
     with open_books(store, ["directory", "balances"], as_of, client_id) as books:
+        if client_id is not None:
+            reports.existing_client(books.reader, client_id)
         day = on or _today(as_of)
         return {**books.meta(), "on": str(day),
                 "invoices": reports.invoice_balances(books.reader, day, client_id)}
@@ -80,6 +84,7 @@ def invoices_report(store: FirmStore, as_of: datetime | None = None, on: date | 
 
 def statement_report(store: FirmStore, client_id: UUID, start: date, end: date,
                      as_of: datetime | None = None) -> dict[str, Any]:
+    check_period(start, end, "period")
     with open_books(store, ["directory", "statements"], as_of, client_id) as books:
         return {**books.meta(), **reports.statement(books.reader, client_id, start, end)}
 
@@ -91,13 +96,29 @@ def aging_report(store: FirmStore, as_of: datetime | None = None,
 
 
 def wip_report(store: FirmStore, as_of: datetime | None = None,
-               client_id: UUID | None = None) -> dict[str, Any]:
+               client_id: UUID | None = None, *, known_client: bool = False) -> dict[str, Any]:
+    """Unbilled work; with ``known_client`` a client the books do not hold is refused.
+
+    (The HTTP list filters by client without that check: there an id the caller
+    may not see must answer like an unknown one, i.e. an empty list.)
+    """
     with open_books(store, ["directory", "wip"], as_of, client_id) as books:
+        if known_client and client_id is not None:
+            reports.existing_client(books.reader, client_id)
         return {**books.meta(), **reports.wip(books.reader, client_id)}
+
+
+def payments_rows(store: FirmStore, client_id: UUID,
+                  as_of: datetime | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The client's statement lines (payments among them), refused if it did not exist."""
+    with open_books(store, ["directory", "statements"], as_of, client_id) as books:
+        reports.existing_client(books.reader, client_id)
+        return books.meta(), books.reader.select("rm_statement_lines", client_id=client_id)
 
 
 def writeoffs_report(store: FirmStore, as_of: datetime | None = None,
                      start: date | None = None, end: date | None = None) -> dict[str, Any]:
+    check_period(start, end, "period")
     with open_books(store, ["directory", "audit"], as_of) as books:
         return {**books.meta(), **reports_audit.writeoffs(books.reader, start, end)}
 
@@ -110,7 +131,15 @@ def access_report(store: FirmStore, as_of: datetime | None = None, on: date | No
 
 
 def verification_report(store: FirmStore, as_of: datetime | None = None) -> dict[str, Any]:
-    """The chain verified from genesis, the head as of the moment, the last checkpoint."""
+    """The chain verified from genesis, the head (as of the moment), the last checkpoint.
+
+    As of T the answer is about the chain as it stood at T: the prefix up to T's
+    position P is what is counted and judged (``events_checked``, ``damage``),
+    and ``current`` shows that today's chain verifies through P to its head, i.e.
+    extends that prefix (every later row hashes onto P's). ``ok`` needs both.
+    One walk serves both: it checks rows in order, so a first damage past P
+    leaves the prefix verified.
+    """
     result = verify_chain(store.location, store.schema, store.events_table)
     s, t = Identifier(store.schema), Identifier(store.events_table)
     with store.location.connect() as conn:
@@ -119,12 +148,22 @@ def verification_report(store: FirmStore, as_of: datetime | None = None) -> dict
             s=s, t=t), (position,)).fetchone()
         at = recorded_at(conn, store, position)
         checkpoint = _last_checkpoint(conn, store, position)
-    return {"as_of": as_of.isoformat() if as_of else None, "position": position,
-            "ok": result.ok, "events_checked": result.checked,
-            "damage": None if result.damage is None else vars(result.damage),
+    damage = None if result.damage is None else vars(result.damage)
+    body = {"as_of": as_of.isoformat() if as_of else None, "position": position,
+            "ok": result.ok, "events_checked": result.checked, "damage": damage,
             "head_position": position, "head_hash": bytes(row[0]).hex() if row else None,
             "head_recorded_at": at.isoformat() if at else None,
             "last_checkpoint": checkpoint}
+    if as_of is None:
+        return body
+    in_prefix = result.damage is not None and result.damage.position <= position
+    extends = result.ok and position <= result.head_position
+    return {**body, "ok": not in_prefix and extends,
+            "events_checked": min(result.checked, position) if in_prefix else position,
+            "damage": damage if in_prefix else None,
+            "current": {"ok": result.ok, "events_checked": result.checked,
+                        "head_position": result.head_position, "head_hash": result.head_hash,
+                        "damage": damage, "extends_as_of": extends}}
 
 
 def _last_checkpoint(conn: Any, store: FirmStore, position: int) -> dict[str, Any] | None:
@@ -151,6 +190,8 @@ def ledes_file(store: FirmStore, invoice_id: UUID, law_firm_id: str,
                as_of: datetime | None = None, *, truncate: bool = False) -> LedesFile:
     """The LEDES 1998B file and what was cut to fit (only with ``truncate``)."""
     with open_books(store, ["directory", "balances", "wip"], as_of) as books:
+        if not books.reader.select("rm_invoices", invoice_id=invoice_id):
+            raise InvoiceNotFoundError("no such invoice at that moment", field="invoice_id")
         return export(books.reader, invoice_id, law_firm_id, truncate=truncate)
 
 
@@ -158,6 +199,7 @@ def ledes_client_file(store: FirmStore, client_id: UUID, period: tuple[date, dat
                       law_firm_id: str, as_of: datetime | None = None, *,
                       truncate: bool = False) -> LedesFile:
     """One LEDES 1998B file of a client's invoices issued in ``period`` (issue dates)."""
+    check_period(*period, "period")
     with open_books(store, ["directory", "balances", "wip"], as_of) as books:
         invoices = issued_in_period(books.reader, client_id, *period)
         if not invoices:

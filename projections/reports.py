@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from ledger.domain.errors import ClientNotFoundError
 from ledger.domain.money import time_amount
 from projections.rows import Reader, Row
 
@@ -38,6 +39,14 @@ def _s(value: Any) -> Any:
 
 def _names(reader: Reader, table: str, key: str, column: str) -> dict[Any, str]:
     return {r[key]: r[column] for r in reader.select(table)}
+
+
+def existing_client(reader: Reader, client_id: UUID) -> Row:
+    """The client's row, or ``client-not-found`` when the books (at T) do not hold it."""
+    found = next(iter(reader.select("rm_clients", client_id=client_id)), None)
+    if found is None:
+        raise ClientNotFoundError("no such client at that moment", field="client_id")
+    return found
 
 
 def invoice_balances(reader: Reader, on: date,
@@ -89,8 +98,12 @@ def _aging(lines: list[Row], on: date) -> tuple[dict[str, int], list[dict[str, A
 
 
 def statement(reader: Reader, client_id: UUID, start: date, end: date) -> dict[str, Any]:
-    """Opening balance, the period's lines with a running balance, closing, aging."""
-    client = next(iter(reader.select("rm_clients", client_id=client_id)), None)
+    """Opening balance, the period's lines with a running balance, closing, aging.
+
+    A client the rows do not hold (onboarded after the as-of moment, or never)
+    is refused: a zero balance would be a statement about nobody.
+    """
+    client = existing_client(reader, client_id)
     lines = sorted(reader.select("rm_statement_lines", client_id=client_id),
                    key=lambda li: (li["on_date"], li["position"]))
     opening = sum(li["amount_minor"] for li in lines if li["on_date"] < start)
@@ -105,8 +118,8 @@ def statement(reader: Reader, client_id: UUID, start: date, end: date) -> dict[s
     sums, detail = _aging(lines, end)
     aged = sum(sums.values())
     return {
-        "client_id": str(client_id), "client": client["name"] if client else "",
-        "currency": client["currency"] if client else None,
+        "client_id": str(client_id), "client": client["name"],
+        "currency": client["currency"],
         "period": {"start": str(start), "end": str(end)},
         "opening_balance_minor": opening, "lines": shown, "closing_balance_minor": balance,
         "aging": {"on": str(end), "aged_by": AGED_BY, **sums, "total_open_minor": aged,

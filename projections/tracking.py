@@ -293,13 +293,15 @@ def child_main() -> None:
     (the position, or the error) on stdout; a traceback goes to stderr."""
     from ledger.database import DatabaseLocation
     from ledger.settings import Settings
+    from ledger.store.pool import budgeted
     from projections.catalog import MODELS
 
     request = json.loads(sys.stdin.read())
     # This worker is a process of its own: its own budget, tagged legal-ledger/rebuild
-    # (``ledger.bootstrap`` would bring in the write side, which the read side never imports).
-    location = DatabaseLocation(request["url"], request["embedded"]).with_budget(
-        role="rebuild", size=request["pool_size"], wait=Settings().pool_wait_seconds)
+    # (the budget alone: a worker needs no other part of the composition root).
+    location = budgeted(DatabaseLocation(request["url"], request["embedded"]),
+                        role="rebuild", size=request["pool_size"],
+                        wait=Settings().pool_wait_seconds)
     store = FirmStore(location, request["firm"], events_table=request["events_table"],
                       pool_size=request["pool_size"])
     try:

@@ -19,9 +19,9 @@ from ledger.cli import main
 from ledger.database import DatabaseLocation
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
-from tests.budget_load import Sampler, drive, ledger_env, seed, serve
-from tests.conftest import drop_firm, new_firm_name
-from tests.subscribers_fixtures import Receiver, wait_until
+from tests.support.budget_load import Sampler, drive, ledger_env, seed, serve
+from tests.support.firms import drop_firm, new_firm_name
+from tests.support.subscribers import Receiver, wait_until
 
 POOL_SIZE = 10
 EXTRA = 2

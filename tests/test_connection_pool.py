@@ -13,13 +13,14 @@ import pytest
 
 from ledger.database import DatabaseLocation
 from ledger.errors import DatabaseBusyError
+from ledger.store.pool import budgeted
 
 ROLE = "test-pool"
 
 
 @pytest.fixture
 def pooled(database: DatabaseLocation) -> Iterator[DatabaseLocation]:
-    location = database.with_budget(role=f"{ROLE}-{uuid.uuid4().hex[:6]}", size=2, wait=2.0)
+    location = budgeted(database, role=f"{ROLE}-{uuid.uuid4().hex[:6]}", size=2, wait=2.0)
     try:
         yield location
     finally:

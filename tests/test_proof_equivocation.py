@@ -22,8 +22,7 @@ from ledger.proof.keys import key_fingerprint
 from ledger.proof.leaves import read_leaves_at
 from ledger.store.firm import FirmStore
 from ledger.verify import verify_chain
-from tests.chain_helpers import append, superuser_sql
-from tests.test_verify_tamper import rehash
+from tests.chain_helpers import append, rehash, superuser_sql
 
 
 @pytest.fixture

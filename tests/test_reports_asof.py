@@ -11,8 +11,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
+
 from commands import models as m
 from commands.service import BillingService
+from ledger.domain.errors import ClientNotFoundError
 from ledger.store.firm import FirmStore
 from projections import query
 from tests.support.billing import (
@@ -27,15 +30,10 @@ from tests.support.billing import (
     set_up_firm,
     timekeeper,
 )
+from tests.support.firms import head_time
 from tests.support.quarter import Q1, record_quarter
 
 Q1_2026 = (date(2026, 1, 1), date(2026, 3, 31))
-
-
-def head_time(store: FirmStore) -> datetime:
-    at = store.head().recorded_at
-    assert at is not None
-    return at
 
 
 def test_payment_recorded_later_is_absent_before_and_present_after(
@@ -114,8 +112,8 @@ def test_as_of_before_anything_is_empty(service: BillingService,
                                         firm_store: FirmStore) -> None:
     q = record_quarter(service, unbilled=False)
     early = datetime(2000, 1, 1, tzinfo=head_time(firm_store).tzinfo)
-    st = query.statement_report(firm_store, q.northwind, *Q1, as_of=early)
-    assert (st["position"], st["lines"], st["closing_balance_minor"]) == (0, [], 0)
+    with pytest.raises(ClientNotFoundError):  # no statement about a client not yet onboarded
+        query.statement_report(firm_store, q.northwind, *Q1, as_of=early)
     assert query.invoices_report(firm_store, as_of=early)["invoices"] == []
 
 

@@ -23,26 +23,19 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from psycopg.sql import SQL, Identifier
 
-from ledger import __version__, bootstrap
+from ledger import __version__
 from ledger.api import problems, routes_audit, routes_commands, routes_queries, trust
 from ledger.api.keys import Caller
 from ledger.api.security import ME, allow, state_of
-from ledger.api.state import ApiConfig, ApiState
+from ledger.api.state import ApiConfig, open_state
 from ledger.api.subscribers import router as subscribers_router
 from ledger.errors import DatabaseBusyError
 from ledger.store.firm import FirmStore
 from projections.catalog import MODELS
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
+HSTS = "max-age=31536000"  # one year; no includeSubDomains: the API does not own its siblings
 log = structlog.get_logger("ledger.api")
-
-
-def open_state(store: FirmStore, config: ApiConfig) -> ApiState:
-    """The app's lifetime state, built by the composition root on ``store``'s pool."""
-    built = bootstrap.components(store, access_log=config.access_log,
-                                 access_batch_size=config.access_batch_size,
-                                 access_linger_seconds=config.access_linger_seconds)
-    return ApiState(store, config, built.service, built.keys, built.access)
 
 
 def projection_lag(store: FirmStore) -> dict[str, int]:
@@ -122,6 +115,8 @@ def create_app(store: FirmStore, config: ApiConfig | None = None) -> FastAPI:
         started = time.perf_counter()
         response = await call_next(request)
         response.headers["X-Request-Id"] = request_id
+        if cfg.tls:  # browsers and clients that honour it never fall back to plain HTTP
+            response.headers["Strict-Transport-Security"] = HSTS
         route = request.scope.get("route")
         log.info("request", method=request.method, route=getattr(route, "path", "-"),
                  status=response.status_code,

@@ -19,7 +19,7 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from ledger.api.access_log import ACCESS_TABLE, RecordAccessed
-from ledger.errors import LedgerError
+from ledger.bounds import check_period
 from ledger.store.firm import FirmStore
 
 CLOCK_SKEW = timedelta(minutes=5)
@@ -27,8 +27,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def _rows(store: FirmStore, start: datetime, end: datetime, key: str,
           value: str) -> list[dict[str, Any]]:
-    if end < start:
-        raise LedgerError("the window ends before it starts", field="to")
+    check_period(start, end, "to")
     if not store.exists() or not _has_table(store):
         return []
     query = SQL(

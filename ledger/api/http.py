@@ -7,6 +7,11 @@ cursor is opaque (base64url of the key) and checked on the way back.
 ETags are weak and hash the canonical JSON of the body without its
 ``position`` (the log may move on for other clients while this answer stays
 the same); ``If-None-Match`` with a matching tag answers 304 without a body.
+
+Dates and moments in query parameters are parsed here, once: ``Moment`` and
+``Day`` are the types every route declares, and both refuse a value outside
+``ledger.bounds`` before any route does arithmetic on it (422 ``invalid-request``
+naming the parameter). A moment comes out in UTC (naive means UTC).
 """
 
 from __future__ import annotations
@@ -16,16 +21,45 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from ledger.api.access_log import Access
 from ledger.api.keys import Caller
 from ledger.api.problems import InvalidCursorError
 from ledger.api.security import state_of
+from ledger.bounds import RANGE_TEXT, DateOutOfRangeError, check_day, check_moment
+
+
+def _out_of_range() -> PydanticCustomError:
+    # The message names the range only; the parameter is named by the handler.
+    return PydanticCustomError("date_out_of_range", f"must fall {RANGE_TEXT}")
+
+
+def _moment(value: datetime) -> datetime:
+    try:
+        return check_moment(value, "value")
+    except DateOutOfRangeError:
+        raise _out_of_range() from None
+
+
+def _day(value: date) -> date:
+    try:
+        return check_day(value, "value")
+    except DateOutOfRangeError:
+        raise _out_of_range() from None
+
+
+Moment = Annotated[datetime, AfterValidator(_moment)]
+"""An RFC 3339 moment in the accepted range, as UTC."""
+Day = Annotated[date, AfterValidator(_day)]
+"""A business date (YYYY-MM-DD) in the accepted range."""
 
 
 def encode_cursor(key: str) -> str:

@@ -15,21 +15,34 @@ Append-only still gives the history an auditor asks for (who held which key,
 from when, revoked by whom and when). A token is ``llk_`` + 32 random bytes in
 base64url, shown once; a revocation takes effect on the very next request
 because nothing is cached.
+
+Lifetime: a key may be created with a lifetime (``90d``, ``12h``); its
+``expires_at`` is fixed at creation (a column of the key's own row, so nothing
+is ever updated) and checked against the database clock on every request; an
+expired key answers 401 ``key-expired``. Last use: a third append-only table,
+``api_key_uses``, holds one row per key per minute in which it was used. Each
+process writes at most once a minute per key (an in-memory mark), and the
+``(key_id, minute)`` primary key absorbs the same minute from other processes,
+so authentication stays one indexed read and a write is rare, never per request.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from psycopg.sql import SQL, Identifier
 
 from commands.auth import Principal, RoleName
+from ledger.api.problems import KeyExpiredError
 from ledger.errors import LedgerError
 from ledger.store.firm import FirmStore
 
@@ -37,8 +50,31 @@ TOKEN_PREFIX = "llk_"  # noqa: S105 - a prefix that makes leaked keys greppable
 ROLES: tuple[RoleName, ...] = ("firm_admin", "billing_clerk", "timekeeper", "auditor", "client")
 
 
+USE_MARK_SECONDS = 60.0
+"""At most one ``api_key_uses`` write per key per process in this many seconds."""
+LIFETIME = re.compile(r"^([1-9][0-9]{0,4})([dh])$")
+MAX_LIFETIME = timedelta(days=3650)
+
+
 class UnknownKeyError(LedgerError):
     type = "unknown-api-key"
+
+
+class InvalidKeyLifetimeError(LedgerError):
+    type = "invalid-key-lifetime"
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """``Nd`` (days) or ``Nh`` (hours), from 1 hour to 3650 days."""
+    found = LIFETIME.match(text.strip())
+    if not found:
+        raise InvalidKeyLifetimeError("--expires-in must be a whole number of days or hours,"
+                                      " e.g. 90d or 12h", field="expires_in")
+    count, unit = int(found.group(1)), found.group(2)
+    lifetime = timedelta(days=count) if unit == "d" else timedelta(hours=count)
+    if lifetime > MAX_LIFETIME:
+        raise InvalidKeyLifetimeError("--expires-in may be at most 3650d", field="expires_in")
+    return lifetime
 
 
 @dataclass(frozen=True)
@@ -52,12 +88,20 @@ class ApiKey:
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    expired: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"key_id": str(self.key_id), "principal_id": self.principal_id,
                 "role": self.role, "timekeeper_id": self.timekeeper_id,
                 "created_at": self.created_at.isoformat(), "created_by": self.created_by,
-                "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None}
+                "revoked_at": _iso(self.revoked_at), "expires_at": _iso(self.expires_at),
+                "expired": self.expired, "last_used_at": _iso(self.last_used_at)}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 @dataclass(frozen=True)
@@ -84,6 +128,8 @@ class KeyStore:
     def __init__(self, store: FirmStore) -> None:
         self.store = store
         self.s = Identifier(store.schema)
+        self._marked: dict[UUID, float] = {}
+        self._marking = threading.Lock()
 
     def close(self) -> None:
         """Nothing of its own to close: lookups borrow from the process's pool."""
@@ -101,7 +147,18 @@ class KeyStore:
                 "CREATE TABLE IF NOT EXISTS {s}.api_key_revocations (key_id uuid PRIMARY KEY"
                 " REFERENCES {s}.api_keys, revoked_by text NOT NULL,"
                 " revoked_at timestamptz NOT NULL DEFAULT clock_timestamp())").format(s=s))
-            for table in ("api_keys", "api_key_revocations"):
+            # Added to tables made before keys had a lifetime (no row is rewritten); looked
+            # up first because ALTER would lock the table against every request's lookup.
+            if not conn.execute("SELECT 1 FROM information_schema.columns WHERE table_schema"
+                                " = %s AND table_name = 'api_keys' AND column_name ="
+                                " 'expires_at'", (self.store.schema,)).fetchone():
+                conn.execute(SQL("ALTER TABLE {s}.api_keys ADD COLUMN expires_at timestamptz"
+                                 ).format(s=s))
+            conn.execute(SQL(
+                "CREATE TABLE IF NOT EXISTS {s}.api_key_uses (key_id uuid NOT NULL"
+                " REFERENCES {s}.api_keys, used_minute timestamptz NOT NULL,"
+                " PRIMARY KEY (key_id, used_minute))").format(s=s))
+            for table in ("api_keys", "api_key_revocations", "api_key_uses"):
                 for op, when in (("no_update_delete", "UPDATE OR DELETE"),
                                  ("no_truncate", "TRUNCATE")):
                     conn.execute(SQL(
@@ -113,8 +170,10 @@ class KeyStore:
                     s=s, t=Identifier(table), r=Identifier(self.store.app_role)))
 
     def create(self, principal_id: str, role: str, *, created_by: str,
-               timekeeper_id: str | None = None) -> tuple[str, ApiKey]:
-        """A new key; the token is returned here and nowhere else, ever."""
+               timekeeper_id: str | None = None,
+               expires_in: timedelta | None = None) -> tuple[str, ApiKey]:
+        """A new key (expiring ``expires_in`` after creation, if given); the token is
+        returned here and nowhere else, ever."""
         if role not in ROLES:
             raise LedgerError(f"role must be one of {', '.join(ROLES)}", field="role")
         Principal.model_validate({"id": principal_id})  # same id rules as the chain
@@ -122,8 +181,10 @@ class KeyStore:
         with self.store.location.connect() as conn:
             conn.execute(SQL(
                 "INSERT INTO {s}.api_keys (key_id, sha256, principal_id, role, timekeeper_id,"
-                " created_by) VALUES (%s, %s, %s, %s, %s, %s)").format(s=self.s),
-                (key_id, digest(token), principal_id, role, timekeeper_id, created_by))
+                " created_by, expires_at) VALUES (%s, %s, %s, %s, %s, %s,"
+                " clock_timestamp() + %s::interval)").format(s=self.s),
+                (key_id, digest(token), principal_id, role, timekeeper_id, created_by,
+                 expires_in))
         return token, self.get(key_id)
 
     def revoke(self, key_id: UUID, *, revoked_by: str) -> ApiKey:
@@ -137,7 +198,9 @@ class KeyStore:
     def _select(self, where: str, params: tuple[Any, ...]) -> list[ApiKey]:
         query = SQL(
             "SELECT k.key_id, k.principal_id, k.role, k.timekeeper_id, k.created_at,"
-            " k.created_by, r.revoked_at FROM {s}.api_keys k"
+            " k.created_by, r.revoked_at, k.expires_at,"
+            " (SELECT max(u.used_minute) FROM {s}.api_key_uses u WHERE u.key_id = k.key_id),"
+            " coalesce(k.expires_at <= clock_timestamp(), false) FROM {s}.api_keys k"
             " LEFT JOIN {s}.api_key_revocations r USING (key_id) WHERE " + where +
             " ORDER BY k.created_at, k.key_id").format(s=self.s)
         # Per request: borrowed from the process's pool (see ``ledger.bootstrap``).
@@ -171,6 +234,23 @@ class KeyStore:
         if not found or found[0].revoked_at is not None:
             return None
         key = found[0]
+        if key.expired:
+            raise KeyExpiredError("the API key has expired; ask for a new one",
+                                  field="Authorization")
+        self._mark_used(key.key_id)
         principal = Principal(id=key.principal_id, roles=frozenset({key.role}))
         return Caller(key.key_id, principal, key.role, key.timekeeper_id or (
             key.principal_id if key.role == "timekeeper" else None))
+
+    def _mark_used(self, key_id: UUID) -> None:
+        """Record the key's use for this minute, at most once a minute per process."""
+        now = time.monotonic()
+        with self._marking:
+            if now - self._marked.get(key_id, -USE_MARK_SECONDS) < USE_MARK_SECONDS:
+                return
+            self._marked[key_id] = now
+        query = SQL("INSERT INTO {s}.api_key_uses (key_id, used_minute) VALUES"
+                    " (%s, date_trunc('minute', clock_timestamp()))"
+                    " ON CONFLICT DO NOTHING").format(s=self.s)
+        with self.store.location.connect() as conn:
+            conn.execute(query, (key_id,))

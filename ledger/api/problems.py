@@ -48,6 +48,13 @@ class UnauthenticatedError(ApiError):
     type = "unauthenticated"
 
 
+class KeyExpiredError(ApiError):
+    """A key past the lifetime it was created with (``keys create --expires-in``)."""
+
+    status = 401
+    type = "key-expired"
+
+
 class RoleForbiddenError(ApiError):
     """The key's role may not use this route at all (before any grant is looked at)."""
 

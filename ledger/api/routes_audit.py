@@ -10,14 +10,13 @@ a grant on.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ledger.api.breach import what_accessed, who_accessed
-from ledger.api.http import record_reads, respond
+from ledger.api.http import Day, Moment, record_reads, respond
 from ledger.api.routes_queries import AsOf, On, utc
 from ledger.api.security import AUDIT, AUDITOR, BILLING, Gate, gate_for, state_of
 from projections.query import (
@@ -31,8 +30,8 @@ from projections.reports import BUCKETS
 
 Reports = Annotated[Gate, Depends(gate_for(BILLING | {AUDITOR}))]
 Audit = Annotated[Gate, Depends(gate_for(AUDIT))]
-From = Annotated[datetime, Query(alias="from", description="window start (RFC 3339)")]
-To = Annotated[datetime, Query(alias="to", description="window end (RFC 3339)")]
+From = Annotated[Moment, Query(alias="from", description="window start (RFC 3339)")]
+To = Annotated[Moment, Query(alias="to", description="window end (RFC 3339)")]
 
 r = APIRouter(tags=["reports"])
 
@@ -66,8 +65,8 @@ def wip(request: Request, *, gate: Reports, client_id: UUID | None = None,
 
 @r.get("/v1/audit/write-offs", summary="Write-downs and write-offs in a period")
 def write_offs(request: Request, *, gate: Audit,
-               start: Annotated[date | None, Query(alias="from")] = None,
-               end: Annotated[date | None, Query(alias="to")] = None,
+               start: Annotated[Day | None, Query(alias="from")] = None,
+               end: Annotated[Day | None, Query(alias="to")] = None,
                as_of: AsOf = None) -> Response:
     body = writeoffs_report(state_of(request).store, utc(as_of), start, end)
     rows = gate.visible(body["adjustments"])

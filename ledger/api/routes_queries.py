@@ -19,18 +19,19 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from commands.ledger_app import Context
-from ledger.api.http import page, record_reads, respond
+from ledger.api.http import Day, Moment, page, record_reads, respond
 from ledger.api.security import MONEY_READ, STAFF_READ, Gate, gate_for, state_of
+from ledger.bounds import MIN_DAY
 from ledger.domain import policy
 from ledger.domain.errors import ClientNotFoundError, InvoiceNotFoundError, MatterNotFoundError
 from projections import reports
-from projections.query import open_books, statement_report
+from projections.query import open_books, payments_rows, statement_report
 
-AsOf = Annotated[datetime | None, Query(description="as the books stood at this moment "
+AsOf = Annotated[Moment | None, Query(description="as the books stood at this moment "
                                         "(RFC 3339; naive means UTC)")]
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 After = Annotated[str | None, Query(description="cursor from the previous page's `next`")]
-On = Annotated[date | None, Query(description="business date (default: today / as_of's)")]
+On = Annotated[Day | None, Query(description="business date (default: today / as_of's)")]
 Staff = Annotated[Gate, Depends(gate_for(STAFF_READ))]
 Anyone = Annotated[Gate, Depends(gate_for(STAFF_READ | MONEY_READ))]
 Money = Annotated[Gate, Depends(gate_for(MONEY_READ))]
@@ -175,8 +176,8 @@ def _client_gate(request: Request, gate: Gate, client_id: UUID) -> None:
 
 @r.get("/v1/clients/{client_id}/statement", summary="A client's statement for a period")
 def statement(request: Request, *, client_id: UUID, gate: Money,
-              start: Annotated[date | None, Query(alias="from")] = None,
-              end: Annotated[date | None, Query(alias="to")] = None,
+              start: Annotated[Day | None, Query(alias="from")] = None,
+              end: Annotated[Day | None, Query(alias="to")] = None,
               as_of: AsOf = None) -> Response:
     _client_gate(request, gate, client_id)
     last = end or _day(None, as_of)
@@ -191,8 +192,7 @@ def statement(request: Request, *, client_id: UUID, gate: Money,
 def payments(request: Request, *, client_id: UUID, gate: Money, as_of: AsOf = None,
              limit: Limit = 100, after: After = None) -> Response:
     _client_gate(request, gate, client_id)
-    meta, rows = _books(request, ["directory", "statements"], as_of, client_id,
-                        "rm_statement_lines", client_id=client_id)
+    meta, rows = payments_rows(state_of(request).store, client_id, utc(as_of))
     listed = [{"position": x["position"], "date": x["on_date"], "kind": x["kind"],
                "invoice_id": x["invoice_id"], "number": x["number"],
                "reference": x["reference"],
@@ -211,7 +211,7 @@ def balance(request: Request, *, client_id: UUID, gate: Money, on: On = None,
             as_of: AsOf = None) -> Response:
     _client_gate(request, gate, client_id)
     day = _day(on, as_of)
-    body = statement_report(state_of(request).store, client_id, date(1900, 1, 1), day,
+    body = statement_report(state_of(request).store, client_id, MIN_DAY, day,
                             utc(as_of))
     aging = body["aging"]
     record_reads(request, gate.caller, "balance", [{"client_id": client_id}])

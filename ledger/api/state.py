@@ -23,6 +23,8 @@ class ApiConfig:
     follow_projections: bool = False
     readiness_max_lag: int = 1000
     page_limit_max: int = 500
+    tls: bool = False
+    """Served over TLS: every response then carries ``Strict-Transport-Security``."""
     extra: dict[str, str] = field(default_factory=dict)
     today: Callable[[], date] = today  # the day grants are judged on (UTC)
 
@@ -34,3 +36,16 @@ class ApiState:
     service: BillingService
     keys: KeyStore
     access: AccessLog | NoAccessLog
+
+
+def open_state(store: FirmStore, config: ApiConfig) -> ApiState:
+    """The app's lifetime state on ``store``, whose location carries the process's pool
+    (made by the composition root, ``ledger.bootstrap``): every part borrows from it."""
+    store.ensure()
+    keys = KeyStore(store)
+    keys.ensure()
+    access: AccessLog | NoAccessLog = (
+        AccessLog(store, batch_size=config.access_batch_size,
+                  linger_seconds=config.access_linger_seconds)
+        if config.access_log else NoAccessLog())
+    return ApiState(store, config, BillingService(store), keys, access)

@@ -23,7 +23,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from commands.trust import models as t
-from ledger.api.http import record_reads, respond
+from ledger.api.http import Day, record_reads, respond
 from ledger.api.routes_commands import CommandAccepted, CommandRoute, make_endpoint
 from ledger.api.routes_queries import AsOf, On, utc
 from ledger.api.security import (
@@ -75,8 +75,8 @@ TRUST_ROUTES: list[CommandRoute] = [
 
 Readers = Annotated[Gate, Depends(gate_for(MONEY_READ))]
 Accountants = Annotated[Gate, Depends(gate_for(frozenset({ADMIN, AUDITOR})))]
-Start = Annotated[date, Query(description="first business date of the period")]
-End = Annotated[date, Query(description="last business date of the period")]
+Start = Annotated[Day, Query(description="first business date of the period")]
+End = Annotated[Day, Query(description="last business date of the period")]
 
 
 def _books(request: Request, as_of: Any) -> TrustBooks:

@@ -3,12 +3,22 @@
 Every verb works on one firm's ledger, chosen with ``--firm`` or ``LEDGER_FIRM``.
 Exit codes: 0 success, 1 verification found damage, 2 a refused or failed command.
 
+Output: every failure is one line on stderr (``error: ...``), never a
+traceback (``LEDGER_LOG_LEVEL=DEBUG`` shows the traceback of an unexpected
+failure). A reader that closes the pipe early (``ledger report wip | head``)
+ends the verb quietly with exit 0, as ``SIGPIPE`` ends a Unix filter; this is
+handled here once, for every verb, by flushing stdout inside the guard and then
+pointing the descriptor at ``/dev/null`` so the interpreter's own final flush
+cannot fail again.
+
 Each module of this package adds its verbs through ``ledger.cli.verbs.Verbs``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -66,25 +76,59 @@ def pool_size(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one verb; a closed stdout (even under ``--help``) ends it quietly with 0."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, inside the guard
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:  # e.g. LEDGER_POOL_SIZE=0: one line, not a traceback
         first = exc.errors()[0]
         name = "LEDGER_" + "_".join(str(p) for p in first.get("loc", ())).upper()
-        print(f"error: {name}: {first.get('msg', 'invalid value')}", file=sys.stderr)
+        _fail(f"{name}: {first.get('msg', 'invalid value')}")
         return 2
     configure_logging(settings.log_level, settings.log_format)
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.pool_size is not None:
         settings = settings.model_copy(update={"pool_size": args.pool_size})
     try:
         code: int = args.handler(args, settings)
+    except BrokenPipeError:
+        raise
     except LedgerError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        _fail(exc.message)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if settings.log_level.upper() == "DEBUG":
+            raise
+        # The class name only: a library's message may quote the data it choked on.
+        _fail(f"unexpected {type(exc).__name__} (LEDGER_LOG_LEVEL=DEBUG shows where)")
+        return 2
     finally:
         bootstrap.close_process()  # the process's pool, opened by its first store
     return code
+
+
+def _fail(message: str) -> None:
+    with contextlib.suppress(OSError):  # nobody is reading stderr either
+        print(f"error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout's descriptor at /dev/null: the unwritten rest is dropped quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass  # stdout is not a real descriptor (captured in tests): nothing to flush

@@ -24,13 +24,15 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from ledger.bounds import RANGE_TEXT, DateOutOfRangeError, check_day, check_moment, check_period
 from ledger.cli.output import open_store
 from ledger.cli.verbs import Verbs
+from ledger.domain.errors import InvoiceNotFoundError
 from ledger.errors import LedgerError
 from ledger.progress import ProgressLine
 from ledger.settings import Settings
@@ -47,20 +49,29 @@ def _store(args: argparse.Namespace, settings: Settings) -> FirmStore:
     return open_store(args, settings)
 
 
-def parse_moment(text: str) -> datetime:
+def parse_moment(text: str, field: str = "as_of") -> datetime:
+    """An ISO 8601 moment in ``ledger.bounds``' range, as UTC (no offset means UTC)."""
+    flag = "--" + field.replace("_", "-")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise LedgerError("--as-of must be an ISO 8601 moment, e.g. 2026-04-15T00:00Z",
-                          field="as_of") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise LedgerError(f"{flag} must be an ISO 8601 moment, e.g. 2026-04-15T00:00Z",
+                          field=field) from None
+    try:
+        return check_moment(moment, field)
+    except DateOutOfRangeError:
+        raise DateOutOfRangeError(f"{flag} must fall {RANGE_TEXT}", field=field) from None
 
 
 def parse_day(text: str, field: str = "on") -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise LedgerError(f"--{field} must be a date YYYY-MM-DD", field=field) from None
+    try:
+        return check_day(day, field)
+    except DateOutOfRangeError:
+        raise DateOutOfRangeError(f"--{field} must fall {RANGE_TEXT}", field=field) from None
 
 
 def parse_period(text: str) -> tuple[date, date]:
@@ -69,8 +80,7 @@ def parse_period(text: str) -> tuple[date, date]:
         raise LedgerError("--period must be FROM..TO, e.g. 2026-01-01..2026-03-31",
                           field="period")
     first, last = parse_day(start, "period"), parse_day(end, "period")
-    if first > last:
-        raise LedgerError("the period starts after it ends", field="period")
+    check_period(first, last, "period")
     return first, last
 
 
@@ -154,7 +164,7 @@ def cmd_aging(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_wip(args: argparse.Namespace, settings: Settings) -> int:
     client = parse_id(args.client, "client") if args.client else None
-    report = query.wip_report(_store(args, settings), _as_of(args), client)
+    report = query.wip_report(_store(args, settings), _as_of(args), client, known_client=True)
     lines = [f"Unbilled time and expenses {render.provenance(report)}"]
     lines += render.table(report["rows"], (
         ("client", "client"), ("matter", "matter"), ("kind", "kind"),
@@ -183,7 +193,8 @@ def cmd_invoice_show(args: argparse.Namespace, settings: Settings) -> int:
     wanted = args.invoice
     found = [i for i in report["invoices"] if wanted in (i["invoice_id"], i["number"])]
     if not found:
-        raise LedgerError("no such invoice (give its id or number)", field="invoice_id")
+        raise InvoiceNotFoundError("no such invoice (give its id or number)",
+                                   field="invoice_id")
     invoice = found[0]
     return _out(args, invoice, [f"{k:18} {v}" for k, v in invoice.items()])
 
@@ -265,7 +276,7 @@ def _invoice_id(store: FirmStore, text: str) -> UUID:
     for invoice in query.invoices_report(store)["invoices"]:
         if invoice["number"] == text:
             return UUID(invoice["invoice_id"])
-    raise LedgerError("no invoice with this id or number", field="invoice")
+    raise InvoiceNotFoundError("no invoice with this id or number", field="invoice")
 
 
 def _common(parser: argparse.ArgumentParser, handler: Handler, *, as_of: bool = True) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.cli.output import emit, open_store
+from ledger.cli.reports import parse_id, parse_moment
 from ledger.cli.verbs import Verbs
 from ledger.errors import LedgerError
 from ledger.settings import Settings
@@ -28,12 +29,9 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
-def moment(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected an ISO 8601 date or time") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
+    """``--from``/``--to`` as bounded UTC moments (refused in one line, exit 2)."""
+    return parse_moment(args.start, "from"), parse_moment(args.end, "to")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -41,14 +39,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from ledger.api import ApiConfig, create_app
 
+    tls = _tls_files(args)
     store = open_store(args, settings)
     app = create_app(store, ApiConfig(follow_projections=not args.no_follow,
-                                      readiness_max_lag=args.max_lag))
-    print(f"serving firm '{store.firm}' on http://{args.host}:{args.port} "
-          f"(OpenAPI at /openapi.json)")
+                                      readiness_max_lag=args.max_lag, tls=tls is not None))
+    scheme = "https" if tls else "http"
+    print(f"serving firm '{store.firm}' on {scheme}://{args.host}:{args.port} "
+          f"(OpenAPI at /openapi.json)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, access_log=False,
-                log_level=settings.log_level.lower())
+                log_level=settings.log_level.lower(),
+                ssl_certfile=tls[0] if tls else None, ssl_keyfile=tls[1] if tls else None)
     return 0
+
+
+def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
+    """Both TLS files or neither, loaded once here so a bad file is one line, not a trace."""
+    import ssl
+
+    if not args.tls_cert and not args.tls_key:
+        return None
+    if not (args.tls_cert and args.tls_key):
+        raise LedgerError("--tls-cert and --tls-key go together", field="tls_cert")
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError):
+        raise LedgerError("--tls-cert/--tls-key: cannot load a certificate chain and its "
+                          "private key (PEM) from these files", field="tls_cert") from None
+    return args.tls_cert, args.tls_key
 
 
 def _keys(args: argparse.Namespace, settings: Settings) -> Any:
@@ -60,12 +77,16 @@ def _keys(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.api.keys import parse_lifetime
 
+    lifetime = parse_lifetime(args.expires_in) if args.expires_in else None
     token, key = _keys(args, settings).create(args.principal, args.role,
                                               created_by=args.created_by,
-                                              timekeeper_id=args.timekeeper)
+                                              timekeeper_id=args.timekeeper,
+                                              expires_in=lifetime)
+    expiry = f", expires {key.expires_at.isoformat()}" if key.expires_at else ""
     emit(args, {**key.as_dict(), "token": token},
-         [f"key {key.key_id} for {key.principal_id} ({key.role})", f"token: {token}",
+         [f"key {key.key_id} for {key.principal_id} ({key.role}){expiry}", f"token: {token}",
           "store the token now: it is shown only once"])
     return 0
 
@@ -81,9 +102,23 @@ def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
 
     listed = [k.as_dict() for k in _keys(args, settings).list()]
     emit(args, {"keys": listed},
-         [f"{k['key_id']}  {k['principal_id']:24} {k['role']:14} "
-          f"{'revoked ' + k['revoked_at'] if k['revoked_at'] else 'active'}" for k in listed])
+         [f"{k['key_id']}  {k['principal_id']:24} {k['role']:14} {_key_state(k):34} "
+          f"last used {_minute(k['last_used_at']) or 'never'}" for k in listed])
     return 0
+
+
+def _minute(iso: str | None) -> str | None:
+    """A moment as ``YYYY-MM-DD HH:MM`` UTC (last use is recorded to the minute)."""
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%MZ") if iso \
+        else None
+
+
+def _key_state(key: dict[str, Any]) -> str:
+    if key["revoked_at"]:
+        return f"revoked {_minute(key['revoked_at'])}"
+    if key["expired"]:
+        return f"expired {_minute(key['expires_at'])}"
+    return f"active until {_minute(key['expires_at'])}" if key["expires_at"] else "active"
 
 
 def _print_accesses(args: argparse.Namespace, body: dict[str, Any], head: str) -> None:
@@ -98,7 +133,9 @@ def _print_accesses(args: argparse.Namespace, body: dict[str, Any], head: str) -
 def cmd_access_who(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.api.breach import who_accessed
 
-    body = who_accessed(open_store(args, settings), UUID(args.client), args.start, args.end)
+    start, end = _window(args)
+    client = parse_id(args.client, "client")
+    body = who_accessed(open_store(args, settings), client, start, end)
     readers = ", ".join(f"{p['principal_id']} ({p['reads']})" for p in body["principals"])
     _print_accesses(args, body, f"{len(body['accesses'])} reads by: {readers or 'nobody'}")
     return 0
@@ -107,7 +144,8 @@ def cmd_access_who(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_access_what(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.api.breach import what_accessed
 
-    body = what_accessed(open_store(args, settings), args.principal, args.start, args.end)
+    start, end = _window(args)
+    body = what_accessed(open_store(args, settings), args.principal, start, end)
     _print_accesses(args, body, f"{len(body['accesses'])} reads of "
                     f"{len(body['clients'])} clients")
     return 0
@@ -188,6 +226,9 @@ def register(verbs: Verbs) -> None:
                        help="do not keep read models live in this process")
     serve.add_argument("--max-lag", type=int, default=1000,
                        help="events read models may lag before /readyz fails")
+    serve.add_argument("--tls-cert", metavar="FILE",
+                       help="serve HTTPS with this PEM certificate chain (with --tls-key)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's PEM private key")
     serve.set_defaults(handler=cmd_serve)
 
     keys = verbs.group("keys")
@@ -197,6 +238,9 @@ def register(verbs: Verbs) -> None:
                                                           "timekeeper", "auditor", "client"])
     create.add_argument("--timekeeper", help="timekeeper id a timekeeper key logs time as "
                         "(default: the principal id)")
+    create.add_argument("--expires-in", metavar="LIFETIME",
+                        help="refuse the key this long after creation: Nd (days) or Nh "
+                        "(hours), 1h to 3650d (default: never)")
     revoke = keys.add_parser("revoke", help="revoke a key (refused from the next request)")
     revoke.add_argument("key_id")
     listing = keys.add_parser("list", help="list keys (never their tokens)")
@@ -213,8 +257,8 @@ def register(verbs: Verbs) -> None:
     what = access.add_parser("what", help="everything a principal read between two moments")
     what.add_argument("--principal", required=True)
     for parser, handler in ((who, cmd_access_who), (what, cmd_access_what)):
-        parser.add_argument("--from", dest="start", type=moment, required=True)
-        parser.add_argument("--to", dest="end", type=moment, required=True)
+        parser.add_argument("--from", dest="start", required=True, metavar="MOMENT")
+        parser.add_argument("--to", dest="end", required=True, metavar="MOMENT")
         _json_flag(parser)
         parser.set_defaults(handler=handler)
 

@@ -131,7 +131,6 @@ def cmd_webhooks_deliver(args: argparse.Namespace, settings: Settings) -> int:
     store = _store(args, settings)
     app = BillingLedger(env=ledger_env(store))  # endpoints of a key: its grants, re-read
     keys = KeyStore(store)
-    keys.open_pool(2)  # the key is looked up before every event of such an endpoint
     try:
         with DeliveryWorker(store, authorize=key_authorizer(keys, app)) as worker:
             worker.run(timeout=args.seconds)

@@ -13,7 +13,7 @@ Here the process has one :class:`ConnectionBudget`. Its pool serves
   connection and gives it back when its ``with`` block ends.
 
 Outside the pool, LISTEN holds one dedicated connection (the notification hub
-in ``ledger.store.listen``), and a long COPY may open one more. Every
+in ``ledger.notify``), and a long COPY may open one more. Every
 connection carries ``application_name`` (``legal-ledger/serve`` ...) so a DBA
 sees in ``pg_stat_activity`` which process holds what.
 
@@ -29,6 +29,7 @@ import threading
 import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -38,6 +39,7 @@ from eventsourcing.postgres import ConnectionPool, PostgresDatastore
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row, tuple_row
 
+from ledger.database import DatabaseLocation
 from ledger.errors import DatabaseBusyError, DatabaseUnavailableError
 
 DEFAULT_POOL_SIZE = 10
@@ -240,7 +242,7 @@ class ConnectionBudget:
     @property
     def hub(self) -> Any:
         """The process's one LISTEN connection, started on first use."""
-        from ledger.store.listen import NotificationHub
+        from ledger.notify import NotificationHub
 
         with self._lock:
             if self._hub is None:
@@ -287,3 +289,12 @@ def budget_named(key: str | None) -> ConnectionBudget | None:
         return None
     found = _BUDGETS.get(key)
     return found if found is not None and not found.closed else None
+
+
+def budgeted(location: DatabaseLocation, *, role: str, size: int,
+             wait: float) -> DatabaseLocation:
+    """``location`` with a new connection budget of ``size`` connections tagged
+    ``legal-ledger/<role>``; for composition roots (``ledger.bootstrap`` and a
+    rebuild's worker process)."""
+    return replace(location, budget=ConnectionBudget(location.url, role=role, size=size,
+                                                     wait=wait))

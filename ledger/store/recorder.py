@@ -37,8 +37,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from ledger.notify import HubSubscription
 from ledger.store import schema as ddl
-from ledger.store.listen import HubSubscription
 from ledger.store.pool import BudgetedDatastore
 
 DEFAULT_EVENTS_TABLE = "events"

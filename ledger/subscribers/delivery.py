@@ -79,7 +79,7 @@ class DeliveryWorker:
     def run(self, stop: threading.Event | None = None, timeout: float | None = None) -> None:
         """Serve endpoints until ``stop`` is set or ``timeout`` seconds pass."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        # The process's one LISTEN connection wakes this loop (see ``ledger.store.listen``).
+        # The process's one LISTEN connection wakes this loop (see ``ledger.notify``).
         with self.store.location.listen(self.store.events_table) as notified:
             while not (stop is not None and stop.is_set()):
                 if deadline is not None and time.monotonic() >= deadline:

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+from ledger.bounds import check_period
 from ledger.domain.trust.errors import TrustStatementNotFoundError
 from ledger.domain.trust.reconcile import latest_statements, reconcile
 from projections.trust.books import Line, TrustBooks
@@ -59,6 +60,7 @@ def client_ledgers(books: TrustBooks, account_id: UUID, on: date,
 
 def journals(books: TrustBooks, account_id: UUID, start: date, end: date) -> dict[str, Any]:
     """Receipts (returned deposits as negative receipts), disbursements, and the firm ledger."""
+    check_period(start, end, "end")
     receipts, payments = [], []
     for ln in books.account_lines(account_id, end):
         if ln.on < start or not ln.journal_minor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from ledger.database import DatabaseLocation
 from ledger.store.firm import FirmStore
@@ -19,3 +20,10 @@ def drop_firm(database: DatabaseLocation, store: FirmStore) -> None:
     with database.connect() as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
         conn.execute(f'DROP ROLE IF EXISTS "{store.app_role}"')
+
+
+def head_time(store: FirmStore) -> datetime:
+    """When the store's last event was recorded (for as-of questions about now)."""
+    at = store.head().recorded_at
+    assert at is not None
+    return at

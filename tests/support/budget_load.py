@@ -3,7 +3,7 @@
 (No tests here.) Used by ``test_connection_budget.py`` and, as a script, to
 measure any checkout the same way::
 
-    LEDGER_DATABASE_URL=... python -m tests.budget_load [--pool-size N]
+    LEDGER_DATABASE_URL=... python -m tests.support.budget_load [--pool-size N]
 
 prints the most connections the server process held at once (all of them,
 and those tagged ``legal-ledger/serve``).

@@ -26,7 +26,7 @@ from eventsourcing.persistence import ListenNotifySubscription
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-log = logging.getLogger("ledger.store.listen")
+log = logging.getLogger("ledger.notify")
 TICK_SECONDS = 0.1
 RECONNECT_SECONDS = 1.0
 
