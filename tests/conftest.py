@@ -57,3 +57,13 @@ def firm_store(database: DatabaseLocation) -> Iterator[FirmStore]:
         yield store
     finally:
         drop_firm(database, store)
+
+
+@pytest.fixture(autouse=True)
+def webhooks_allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test receivers listen on 127.0.0.1, which webhooks refuse unless allowed.
+
+    Set for every test (and the subprocesses they start); the tests of the
+    refusal itself unset it.
+    """
+    monkeypatch.setenv("LEDGER_WEBHOOKS_ALLOW_PRIVATE", "1")
