@@ -51,14 +51,14 @@ class Poster:
 
     def _open(self) -> http.client.HTTPConnection:
         """A connection to the checked address (raises ``AddressRefusedError``)."""
-        address = checked_addresses(self.split, self.allow_private)[0]
+        addresses = checked_addresses(self.split, self.allow_private)
         conn: http.client.HTTPConnection
         if self.https:
             conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
                                                context=ssl.create_default_context())
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        conn._create_connection = _pinned(address)  # type: ignore[attr-defined]
+        conn._create_connection = _pinned(addresses)  # type: ignore[attr-defined]
         return conn
 
     def post(self, body: bytes, headers: dict[str, str]) -> Outcome:
@@ -99,11 +99,20 @@ class Poster:
             self._conn = None
 
 
-def _pinned(address: IPAddress) -> Any:
-    """``socket.create_connection`` to ``address`` whatever host ``http.client`` names."""
+def _pinned(addresses: list[IPAddress]) -> Any:
+    """``socket.create_connection`` to the checked addresses (the first that answers),
+    whatever host ``http.client`` names."""
 
     def create_connection(where: tuple[str, int], timeout: Any = None,
                           source_address: Any = None) -> socket.socket:
-        return socket.create_connection((str(address), where[1]), timeout, source_address)
+        error: OSError | None = None
+        for address in addresses:
+            try:
+                return socket.create_connection((str(address), where[1]), timeout,
+                                                source_address)
+            except OSError as exc:
+                error = exc
+        assert error is not None, "checked_addresses returns at least one"
+        raise error
 
     return create_connection
