@@ -163,3 +163,27 @@ def test_a_scoped_endpoint_gets_withheld_stubs_and_can_check_the_chain(
     everything = b"".join(x.body for x in receiver.received)
     assert not any(s.encode() in everything for s in recorder.population.secrets[b])
     assert str(b) not in everything.decode()
+
+
+def test_the_api_refuses_internal_urls_and_hides_stored_credentials(
+        firm_store: FirmStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_api_fixtures import make_api, seed
+
+    for api in make_api(firm_store):
+        seed(api)
+        monkeypatch.delenv(ALLOW_PRIVATE_ENV)
+        body = {"scope": ["firm"], "after": 0}
+        for url, slug in [("http://169.254.169.254/latest/meta-data", "webhook-address-refused"),
+                          ("http://10.1.2.3/hook", "webhook-address-refused"),
+                          ("http://user:pw@hooks.example.com/x", "invalid-webhook-url")]:
+            r = api.post("admin", "/v1/webhooks", {**body, "url": url})
+            assert r.status_code == 422, r.text
+            assert r.json()["type"].endswith("/" + slug) and "pw" not in r.text
+        assert api.get("admin", "/v1/webhooks").json()["items"] == []
+        with firm_store.location.connect() as conn:  # stored before the rules existed
+            conn.execute(f'INSERT INTO "{firm_store.schema}".webhook_endpoints '
+                         "(id, url, scope, secret) VALUES (gen_random_uuid(), %s, 'firm', 's')",
+                         ("https://user:pw@hooks.example.com/x",))
+        listed = api.get("admin", "/v1/webhooks")
+        assert "pw" not in listed.text
+        assert [e["url"] for e in listed.json()["items"]] == ["https://***@hooks.example.com/x"]
