@@ -110,10 +110,12 @@ def latency(store: FirmStore, rate: int, seconds: float) -> None:
     token, _ = KeyStore(store).create("bench-admin", "firm_admin", created_by="bench")
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    WebhookStore(store).add(f"http://127.0.0.1:{receiver.server_address[1]}/h",
-                            event_types=[], scope=FIRM, after=head)
+    # The receiver is on loopback, which webhooks refuse unless allowed.
+    WebhookStore(store, allow_private=True).add(
+        f"http://127.0.0.1:{receiver.server_address[1]}/h", event_types=[], scope=FIRM,
+        after=head)
     stop = threading.Event()
-    worker = DeliveryWorker(store, poll=0.05)
+    worker = DeliveryWorker(store, poll=0.05, allow_private=True)
     threading.Thread(target=worker.run, kwargs={"stop": stop}, daemon=True).start()
     threading.Thread(target=stream_reader, args=(f"http://127.0.0.1:{port}", token, head, stop),
                      daemon=True).start()

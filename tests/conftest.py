@@ -148,3 +148,13 @@ def server(firm_store: FirmStore, clock: Clock) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def webhooks_allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test receivers listen on 127.0.0.1, which webhooks refuse unless allowed.
+
+    Set for every test (and the subprocesses they start); the tests of the
+    refusal itself unset it.
+    """
+    monkeypatch.setenv("LEDGER_WEBHOOKS_ALLOW_PRIVATE", "1")

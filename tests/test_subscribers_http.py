@@ -10,13 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from ledger.api import ApiConfig, create_app
 from ledger.store.firm import FirmStore
 from ledger.subscribers import feed
 from tests.support.api import CLIENT_NAME, OTHER_NAME, Api, grant, make_api, seed
-from tests.support.subscribers import free_port
 
 
 @pytest.fixture
@@ -57,23 +54,6 @@ def test_pull_pages_chain_and_scope_follows_the_callers_grants(api: Api) -> None
     r = api.get("admin", "/v1/events", type="NoSuchEvent")
     assert r.status_code in (400, 422)
     assert api.client.get("/v1/events").status_code == 401
-
-
-@pytest.fixture
-def server(firm_store: FirmStore) -> Iterator[str]:
-    app = create_app(firm_store, ApiConfig(access_linger_seconds=0.01))
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
 
 
 def read_stream(url: str, token: str, count: int, headers: dict[str, str] | None = None,

@@ -15,7 +15,8 @@ import pytest
 
 from ledger.store.firm import FirmStore
 from ledger.subscribers import feed
-from ledger.subscribers.relay import POSITION_HEADER, StreamNames, names_for, run_relay
+from ledger.subscribers.relay import StreamNames, names_for, run_relay
+from tests.support.relay import stream_contents
 from tests.support.subscribers import Recorder, unique_stream_suffix
 
 
@@ -34,29 +35,6 @@ def names(firm_store: FirmStore, nats_url: str) -> Iterator[StreamNames]:
             await nc.close()
 
     asyncio.run(drop())
-
-
-def stream_contents(url: str, names: StreamNames) -> list[tuple[int, str, bytes]]:
-    """(position header, msg id, body) of every message, in stream order."""
-
-    async def read() -> list[tuple[int, str, bytes]]:
-        nc = await nats.connect(url)
-        try:
-            js = nc.jetstream()
-            info = await js.stream_info(names.stream)
-            out: list[tuple[int, str, bytes]] = []
-            if int(info.state.messages) == 0:
-                return out
-            for seq in range(int(info.state.first_seq), int(info.state.last_seq) + 1):
-                msg = await js.get_msg(names.stream, seq)
-                headers = msg.headers or {}
-                out.append((int(headers[POSITION_HEADER]), headers["Nats-Msg-Id"],
-                            msg.data or b""))
-            return out
-        finally:
-            await nc.close()
-
-    return asyncio.run(read())
 
 
 def test_relay_publishes_every_event_once_in_order_and_resumes(

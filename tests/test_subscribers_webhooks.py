@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
-import re
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,25 +23,7 @@ from ledger.subscribers.scope import FIRM, parse_scope
 from ledger.subscribers.signing import signature_header, verify_signature
 from ledger.subscribers.webhooks import WebhookStore
 from tests.support.subscribers import Receiver, Recorder, wait_until
-
-README = Path(__file__).parents[1] / "ledger" / "subscribers" / "README.md"
-
-
-def documented_verifier() -> Callable[[str, bytes, str], bool]:
-    """The exact snippet the README gives receivers, executed as written."""
-    text = README.read_text()
-    block = re.search(r"<!-- verify-snippet -->\n```python\n(.*?)```", text, re.S)
-    assert block, "the README must hold the verification snippet"
-    namespace: dict[str, Any] = {}
-    exec(compile(block.group(1), "README-snippet", "exec"), namespace)
-    verifier: Callable[[str, bytes, str], bool] = namespace["verify_ledger_signature"]
-    return verifier
-
-
-def log_positions(store: FirmStore) -> list[int]:
-    with store.location.connect() as conn:
-        return [r[0] for r in conn.execute(
-            f'SELECT notification_id FROM "{store.schema}".events ORDER BY 1').fetchall()]
+from tests.support.webhooks import documented_verifier, log_positions
 
 
 def positions_of(r: Receiver) -> list[int]:
@@ -75,21 +55,21 @@ def test_signatures_verify_with_the_documented_snippet(
     assert wait_until(lambda: len(receiver.received) >= 5)
     verify = documented_verifier()
     for got in receiver.received:
-        header = got.headers["Ledger-Signature"]
-        assert verify(secret, got.body, header)
-        assert verify_signature(secret, got.body, header)
-        assert not verify(secret, got.body + b" ", header)
+        header, eid = got.headers["Ledger-Signature"], got.headers["Ledger-Event-Id"]
+        assert verify(secret, got.body, header, eid)
+        assert verify_signature(secret, got.body, header, eid)
+        assert not verify(secret, got.body + b" ", header, eid)
         tampered = bytearray(got.body)
         tampered[12] ^= 1  # one bit of the position
-        assert not verify(secret, bytes(tampered), header)
-        assert not verify("whsec_other", got.body, header)
-    body = receiver.received[0].body
+        assert not verify(secret, bytes(tampered), header, eid)
+        assert not verify("whsec_other", got.body, header, eid)
+    body, eid = receiver.received[0].body, receiver.received[0].headers["Ledger-Event-Id"]
     old = int(time.time()) - 301
-    assert not verify(secret, body, signature_header(secret, body, old))
-    assert verify(secret, body, signature_header(secret, body, old + 10))
-    forged = f"t={int(time.time())},v1=" + hmac.new(
+    assert not verify(secret, body, signature_header(secret, body, eid, old), eid)
+    assert verify(secret, body, signature_header(secret, body, eid, old + 10), eid)
+    forged = f"t={int(time.time())},v2=" + hmac.new(
         b"guess", body, hashlib.sha256).hexdigest()
-    assert not verify(secret, body, forged)
+    assert not verify(secret, body, forged, eid)
     assert positions_of(receiver) == log_positions(firm_store)
 
 

@@ -33,6 +33,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.http import record_reads
+from ledger.api.problems import ApiError
 from ledger.api.security import (
     ADMIN_ONLY,
     MONEY_READ,
@@ -80,6 +81,49 @@ def _disclosed(events: list[FeedEvent]) -> list[dict[str, Any]]:
 MAX_POSITION = 2**63 - 1  # positions are PostgreSQL bigints
 
 
+class PositionBeyondHeadError(ApiError):
+    """``after`` (or ``Last-Event-ID``) names a position this ledger has not written.
+
+    Refused rather than answered with ``next_after`` = head: a subscriber
+    that is ahead of the ledger followed another ledger, or this one before a
+    restore, and must find out; silently moving it back would make it skip
+    or double-apply the positions in between.
+    """
+
+    status = 422
+    type = "position-beyond-head"
+
+
+class InvalidLastEventIdError(ApiError):
+    """A ``Last-Event-ID`` header that is not a position (digits only)."""
+
+    status = 400
+    type = "invalid-last-event-id"
+
+
+def resume_position(last_event_id: str | None, after: int) -> int:
+    """The position to resume after: ``Last-Event-ID`` when sent, else ``after``.
+
+    A malformed id is refused, not taken as 0: replaying from position 1 to a
+    subscriber that asked for something else would double-apply everything.
+    """
+    if last_event_id is None:
+        return after
+    text = last_event_id.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_POSITION:
+        raise InvalidLastEventIdError("Last-Event-ID must be a position (a whole number "
+                                      "from 0), as sent in the stream's id: lines",
+                                      field="Last-Event-ID")
+    return int(text)
+
+
+def beyond_head(after: int, head: int) -> PositionBeyondHeadError:
+    return PositionBeyondHeadError(
+        f"position {after} is beyond this ledger's head ({head}): the subscriber followed "
+        "another ledger, or this one before a restore; check the ledger_id and resume "
+        "from a position you hold for it", field="after")
+
+
 class NewWebhook(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -124,6 +168,8 @@ def router() -> APIRouter:
             page = read_page(conn, store, owners(request), scope, after=after, limit=limit,
                              types=type or (), client_id=client_id, raw=raw,
                              opener=opener_for(store) if scope.confidential else None)
+        if after > page.head:
+            raise beyond_head(after, page.head)
         record_reads(request, gate.caller, "events", _disclosed(page.events))
         return {"ledger_id": page.ledger_id, "after": after, "next_after": page.next_after,
                 "head": page.head, "events": [_plain(e) for e in page.events]}
@@ -138,10 +184,13 @@ def router() -> APIRouter:
                      heartbeat: Annotated[float, Query(ge=0.05, le=60)] = HEARTBEAT_SECONDS,
                      last_event_id: Annotated[str | None, Header()] = None,
                      ) -> StreamingResponse:
-        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+        start = resume_position(last_event_id, after)
         topics = resolve_types(type or ())
         state = state_of(request)
         store = state.store
+        head = (await asyncio.to_thread(store.head)).position
+        if start > head:
+            raise beyond_head(start, head)
         scope = scope_of(gate, redacted)
         opener = opener_for(store) if scope.confidential else None
         book = owners(request)

@@ -6,7 +6,7 @@
     ledger webhooks add URL --scope S [--type T]... [--after N] [--json]
     ledger webhooks list [--json] | replay ID --from N | attempts ID [--limit N] [--json]
     ledger webhooks deliver [--seconds S]
-    ledger relay run [--nats URL] [--scope S] [--seconds S]
+    ledger relay run [--nats URL] [--scope S] [--stream NAME] [--seconds S]
 
 The command line is an operator's tool with the database at hand, so
 ``events tail`` reads with the firm scope unless ``--scope`` narrows it.
@@ -141,10 +141,16 @@ def cmd_webhooks_deliver(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_relay_run(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.subscribers.relay import run_relay
+    from ledger.subscribers.relay import StreamMismatchError, names_for_stream, run_relay
 
     scope = parse_scope(args.scope) if args.scope else FIRM_REDACTED
-    stats = run_relay(_store(args, settings), args.nats, scope=scope, timeout=args.seconds)
+    store = _store(args, settings)
+    names = None if args.stream is None else names_for_stream(store.firm, args.stream)
+    try:
+        stats = run_relay(store, args.nats, scope=scope, timeout=args.seconds, names=names)
+    except StreamMismatchError as exc:  # exit 1: the stream is the problem, not the input
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
     print(f"published {stats.published} events, up to position {stats.position}")
     return 0
 
@@ -191,5 +197,8 @@ def register(verbs: Verbs) -> None:
     run.add_argument("--nats", default=os.environ.get("LEDGER_NATS_URL", NATS_URL))
     run.add_argument("--scope", action="append", metavar="S",
                      help="firm-redacted (default), firm, client:ID, ...")
+    run.add_argument("--stream", default=None, metavar="NAME",
+                     help="publish to stream NAME, subject ledger.<firm>.NAME.events "
+                     "(default: LEDGER_<FIRM>, ledger.<firm>.events)")
     run.add_argument("--seconds", type=float, default=None)
     run.set_defaults(handler=cmd_relay_run)

@@ -10,6 +10,15 @@ position together, and a restart resumes after the last committed position.
 A second process running the same consumer name cannot apply an event twice:
 its tracking insert fails and its transaction rolls back.
 
+Why it checks continuity as well (``continuity``): before an event is
+applied, the consumer checks that it is the next position and links to the
+hash stored at the position it resumed from (position 1 to the genesis hash
+of the ledger id), and, given ``ledger_id``, that the database holds that
+ledger. A consumer pointed at another ledger's database, or at a ledger
+restored to before its position, stops with ``LedgerMismatchError`` instead
+of applying the wrong events. (With a ``types`` filter positions skip, so
+only the ledger id and head are checked.)
+
 Usage::
 
     def apply(event: FeedEvent, curs: Cursor[Any]) -> None:
@@ -29,9 +38,17 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from psycopg import Cursor
+from psycopg.sql import SQL, Identifier
 
 from ledger.store.firm import FirmStore
-from ledger.subscribers.feed import FeedEvent, opener_for, resolve_types, to_feed_event
+from ledger.subscribers.continuity import Continuity
+from ledger.subscribers.feed import (
+    FeedEvent,
+    ledger_id_of,
+    opener_for,
+    resolve_types,
+    to_feed_event,
+)
 from ledger.subscribers.live import LiveFeed
 from ledger.subscribers.scope import FIRM, Owners, Scope
 
@@ -43,8 +60,9 @@ class TrackedConsumer:
     """A named subscriber whose position lives in ``<schema>.subscriber_tracking``."""
 
     def __init__(self, store: FirmStore, name: str, *, scope: Scope = FIRM,
-                 types: Sequence[str] = ()) -> None:
+                 types: Sequence[str] = (), ledger_id: str | None = None) -> None:
         self.store, self.name, self.scope = store, name, scope
+        self.expected_ledger_id = ledger_id
         self.topics = resolve_types(types)
         self._datastore = store.datastore()
         self.tracking = PostgresTrackingRecorder(self._datastore,
@@ -67,6 +85,7 @@ class TrackedConsumer:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         position = self.position()
+        continuity = self.continuity(position)
         with LiveFeed(self.store, after=position, topics=self.topics) as feed:
             while not (stop is not None and stop.is_set()):
                 if until is not None and position >= until:
@@ -79,6 +98,10 @@ class TrackedConsumer:
                     break
                 if row is None:
                     continue
+                if self.topics:
+                    continuity.position = row.position  # filtered: positions skip
+                else:
+                    continuity.accept(row.position, row.prev_hash.hex(), row.hash.hex())
                 with self._datastore.transaction(commit=True) as curs:
                     self._owners.resolve(curs.connection, [row.originator_id])
                     handler(to_feed_event(row, self._owners, self.scope,
@@ -86,6 +109,24 @@ class TrackedConsumer:
                     self.tracking._insert_tracking(curs, Tracking(self.name, row.position))
                 position = row.position
         return position
+
+    def continuity(self, position: int) -> Continuity:
+        """Where this consumer stands: the database's ledger id and its hash at ``position``.
+
+        Refuses another ledger than ``ledger_id`` (when given) and a ledger
+        whose head is behind the consumer's position.
+        """
+        with self.store.location.connect() as conn:
+            ledger_id = ledger_id_of(conn, self.store)
+            row = conn.execute(SQL("SELECT hash FROM {s}.{t} WHERE notification_id = %s").format(
+                s=Identifier(self.store.schema), t=Identifier(self.store.events_table)),
+                (position,)).fetchone()
+        continuity = Continuity(self.expected_ledger_id, position)
+        continuity.same_ledger(ledger_id)
+        if position > 0 and row is None:
+            continuity.beyond_head(self.store.head().position)
+        continuity.last_hash = None if row is None else bytes(row[0]).hex()
+        return continuity
 
     def close(self) -> None:
         self._datastore.close()

@@ -2,6 +2,8 @@
 
 Why it is built this way:
 
+* **only to allowed addresses**: every connection re-checks the resolved
+  address (``poster``/``addresses``), so DNS rebinding gets no request;
 * **in order, per endpoint**: an endpoint is served by one task at a time,
   held by a session advisory lock on a dedicated connection (released by the
   server if the worker dies), one event per request, and the position moves
@@ -9,7 +11,11 @@ Why it is built this way:
   is sent before it;
 * **at least once**: the position is moved after the receiver answered, so a
   crash between the two resends that event (receivers de-duplicate on the
-  ``Ledger-Event-Id`` header, ``<ledger id>:<position>``);
+  ``Ledger-Event-Id`` header, ``<ledger id>:<position>``, which the signature
+  covers);
+* **scoped endpoints get withheld stubs**: without a type filter, an event
+  outside the endpoint's scope is sent as its withheld stub (position, time,
+  hashes), so the receiver can check the chain and tell withheld from lost;
 * **a slow endpoint holds up no other**: endpoints are served by a thread
   pool, each request has a timeout, and a task sends at most ``batch``
   events before giving the thread back;
@@ -38,11 +44,17 @@ import structlog
 from psycopg import Connection
 
 from ledger import __version__
+from ledger.errors import LedgerError
 from ledger.store.firm import FirmStore
 from ledger.subscribers.feed import encode, ledger_id_of, opener_for, read_rows, to_feed_event
 from ledger.subscribers.poster import Poster
 from ledger.subscribers.scope import Owners, Scope
-from ledger.subscribers.signing import SIGNATURE_HEADER, signature_header
+from ledger.subscribers.signing import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    event_id,
+    signature_header,
+)
 from ledger.subscribers.webhooks import MAX_FAILURE, Endpoint, WebhookStore
 
 log = structlog.get_logger("ledger.webhooks")
@@ -63,8 +75,10 @@ class DeliveryWorker:
     def __init__(self, store: FirmStore, *, threads: int = 8, batch: int = 100,
                  timeout: float = 10.0, backoff_base: float = 1.0,
                  backoff_cap: float = 3600.0, max_failure: timedelta = MAX_FAILURE,
-                 poll: float = 0.5, authorize: Authorizer | None = None) -> None:
+                 poll: float = 0.5, authorize: Authorizer | None = None,
+                 allow_private: bool | None = None) -> None:
         self.store, self.webhooks = store, WebhookStore(store)
+        self.allow_private = allow_private  # None: LEDGER_WEBHOOKS_ALLOW_PRIVATE decides
         self.webhooks.ensure()
         self.batch, self.timeout, self.poll = batch, timeout, poll
         self.backoff_base, self.backoff_cap, self.max_failure = (
@@ -126,7 +140,12 @@ class DeliveryWorker:
         endpoint = self.webhooks.get(endpoint_id)
         if endpoint.status != "active":
             return 0
-        with Poster(endpoint.url, self.timeout) as poster:
+        try:
+            poster = Poster(endpoint.url, self.timeout, allow_private=self.allow_private)
+        except LedgerError as exc:  # stored before the URL rules: fails like a dead receiver
+            self._failed(conn, endpoint, endpoint.position + 1, None, type(exc).__name__, 0)
+            return 0
+        with poster:
             return self._send(conn, endpoint, poster)
 
     def _scope(self, conn: Connection[Any], endpoint: Endpoint) -> Scope | None:
@@ -168,7 +187,10 @@ class DeliveryWorker:
         self._owners.resolve(conn, (r.originator_id for r in rows))
         for row in rows:
             event = to_feed_event(row, self._owners, scope, opener=self._opener)
-            if event.withheld or (endpoint.event_types and row.topic not in endpoint.event_types):
+            if endpoint.event_types and (event.withheld or row.topic not in endpoint.event_types):
+                # A type filter leaves the others out altogether (as the pull feed does);
+                # without one, an event outside the scope goes as its withheld stub, so
+                # the receiver can check the chain and tell a withheld event from a lost one.
                 skip_to = row.position
                 continue
             if endpoint.key_id is not None and self._scope(conn, endpoint) is None:
@@ -178,23 +200,17 @@ class DeliveryWorker:
                     return sent
                 position = skip_to
             body = encode(event)
+            eid = event_id(self._ledger_id, row.position)
             headers = {"Content-Type": "application/json",
                        "User-Agent": f"legal-ledger-webhooks/{__version__}",
-                       "Ledger-Event-Id": f"{self._ledger_id}:{row.position}",
+                       EVENT_ID_HEADER: eid,
                        "Ledger-Position": str(row.position),
-                       SIGNATURE_HEADER: signature_header(secret, body)}
+                       SIGNATURE_HEADER: signature_header(secret, body, eid)}
             started = time.monotonic()
             status, error = poster.post(body, headers)
             elapsed = int((time.monotonic() - started) * 1000)
             if error is not None:
-                self.webhooks.record(conn, endpoint_id, row.position, status_code=status,
-                                     error=error, duration_ms=elapsed, delivered=False)
-                failures = self.webhooks.get(endpoint_id).consecutive_failures + 1
-                retry = timedelta(seconds=backoff(failures, self.backoff_base,
-                                                  self.backoff_cap))
-                self.webhooks.failed(conn, endpoint_id, position, retry, self.max_failure)
-                log.info("webhook delivery failed", endpoint=str(endpoint_id),
-                         position=row.position, status=status, error=error)
+                self._failed(conn, endpoint, row.position, status, error, elapsed, position)
                 return sent
             if not self.webhooks.delivered(conn, endpoint_id, position, row.position,
                                            status_code=status, duration_ms=elapsed):
@@ -204,6 +220,18 @@ class DeliveryWorker:
         if skip_to != position:
             self.webhooks.advance(conn, endpoint_id, position, skip_to)
         return sent
+
+    def _failed(self, conn: Connection[Any], endpoint: Endpoint, at: int,  # noqa: PLR0917
+                status: int | None, error: str, elapsed: int, old: int | None = None) -> None:
+        """Note a failed attempt at position ``at``: back off, maybe disable."""
+        self.webhooks.record(conn, endpoint.id, at, status_code=status, error=error,
+                             duration_ms=elapsed, delivered=False)
+        failures = self.webhooks.get(endpoint.id).consecutive_failures + 1
+        retry = timedelta(seconds=backoff(failures, self.backoff_base, self.backoff_cap))
+        self.webhooks.failed(conn, endpoint.id, endpoint.position if old is None else old,
+                             retry, self.max_failure)
+        log.info("webhook delivery failed", endpoint=str(endpoint.id), position=at,
+                 status=status, error=error)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -8,7 +8,9 @@ disabled after failing continuously for ``max_failure`` (default 3 days);
 replay re-enables them from any position.
 
 The secret is kept in clear here because signing needs it; it is returned
-once, at registration, and never listed.
+once, at registration, and never listed. URLs are checked when registered
+(``addresses``: no credentials, no internal addresses unless allowed) and
+listed with any credentials of older rows hidden.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 from psycopg import Connection
@@ -25,6 +26,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.errors import LedgerError
 from ledger.store.firm import FirmStore
+from ledger.subscribers.addresses import display_url, validate_url
 from ledger.subscribers.feed import resolve_types
 from ledger.subscribers.scope import Scope, parse_scope
 from ledger.subscribers.signing import new_secret
@@ -61,8 +63,8 @@ class Endpoint:
         return parse_scope([self.scope])
 
     def public(self) -> dict[str, Any]:
-        """What the API and CLI show (never the secret)."""
-        return {"id": str(self.id), "url": self.url, "event_types": self.event_types,
+        """What the API and CLI show (never the secret, nor credentials in the URL)."""
+        return {"id": str(self.id), "url": display_url(self.url), "event_types": self.event_types,
                 "scope": self.scope, "position": self.position, "status": self.status,
                 "failing_since": _iso(self.failing_since),
                 "consecutive_failures": self.consecutive_failures,
@@ -82,8 +84,9 @@ COLUMNS = ("id, url, event_types, scope, position, status, failing_since, "
 class WebhookStore:
     """Endpoints, positions and attempts in ``<schema>.webhook_endpoints``/``_attempts``."""
 
-    def __init__(self, store: FirmStore) -> None:
+    def __init__(self, store: FirmStore, *, allow_private: bool | None = None) -> None:
         self.store = store
+        self.allow_private = allow_private  # None: LEDGER_WEBHOOKS_ALLOW_PRIVATE decides
         self.s = Identifier(store.schema)
 
     def q(self, text: str) -> Composed:
@@ -125,13 +128,14 @@ class WebhookStore:
             after: int | None = None, key_id: UUID | None = None) -> tuple[Endpoint, str]:
         """Register an endpoint; returns it and its secret (the only time it is shown).
 
+        The URL must pass the address rules (``addresses``): http(s), no
+        credentials, no internal address unless private addresses are allowed.
+
         Delivery starts after ``after`` (default: the current head, i.e. new events).
         With ``key_id`` the endpoint receives what that API key may see, and
         ``scope`` is that key's reach at registration (narrowed by the caller).
         """
-        split = urlsplit(url)
-        if split.scheme not in ("http", "https") or not split.hostname or len(url) > 2000:
-            raise InvalidWebhookError("the URL must be an absolute http(s) URL", field="url")
+        validate_url(url, self.allow_private)
         types = resolve_types(event_types)
         if scope.describe() == "none":
             raise InvalidWebhookError("a scope is required (firm, client:<id>, ...)",
