@@ -10,15 +10,15 @@ Firm-level actions (set-up, timekeepers, onboarding, access) are admin-only.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from commands.errors import AccessDeniedError
 from ledger.domain.access import AccessList
+from ledger.domain.roles import ADMIN, Role
 
-RoleName = Literal["firm_admin", "billing_clerk", "timekeeper", "auditor", "client"]
+RoleName = Role  # the name the API keys and older callers import
 
 
 class Principal(BaseModel):
@@ -29,7 +29,7 @@ class Principal(BaseModel):
 
     @property
     def is_firm_admin(self) -> bool:
-        return "firm_admin" in self.roles
+        return ADMIN in self.roles
 
 
 def require_admin(principal: Principal, action: str) -> None:

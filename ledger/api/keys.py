@@ -31,11 +31,11 @@ from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
 from commands.auth import Principal, RoleName
+from ledger.domain.roles import ROLES, TK
 from ledger.errors import LedgerError
 from ledger.store.firm import FirmStore
 
 TOKEN_PREFIX = "llk_"  # noqa: S105 - a prefix that makes leaked keys greppable
-ROLES: tuple[RoleName, ...] = ("firm_admin", "billing_clerk", "timekeeper", "auditor", "client")
 
 
 class UnknownKeyError(LedgerError):
@@ -176,4 +176,4 @@ class KeyStore:
         key = found[0]
         principal = Principal(id=key.principal_id, roles=frozenset({key.role}))
         return Caller(key.key_id, principal, key.role, key.timekeeper_id or (
-            key.principal_id if key.role == "timekeeper" else None))
+            key.principal_id if key.role == TK else None))

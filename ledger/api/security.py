@@ -25,16 +25,24 @@ from ledger.api.keys import Caller
 from ledger.api.problems import RoleForbiddenError, UnauthenticatedError
 from ledger.api.state import ApiState
 from ledger.domain.access import AccessList
+from ledger.domain.roles import (  # role names and sets live in one module, re-exported here
+    ADMIN,
+    ADMIN_ONLY,
+    AUDIT,
+    AUDITOR,
+    BILLING,
+    CLERK,
+    CLIENT,
+    ME,
+    MONEY_READ,
+    STAFF_READ,
+    TIME,
+    TK,
+)
 
-ADMIN, CLERK, TK, AUDITOR, CLIENT = (
-    "firm_admin", "billing_clerk", "timekeeper", "auditor", "client")
-STAFF_READ = frozenset({ADMIN, CLERK, TK, AUDITOR})
-MONEY_READ = frozenset({ADMIN, CLERK, AUDITOR, CLIENT})
-BILLING = frozenset({ADMIN, CLERK})
-TIME = frozenset({ADMIN, CLERK, TK})
-AUDIT = frozenset({ADMIN, AUDITOR})
-ADMIN_ONLY = frozenset({ADMIN})
-ME = frozenset({ADMIN, CLERK, TK, AUDITOR, CLIENT})
+__all__ = ["ADMIN", "ADMIN_ONLY", "AUDIT", "AUDITOR", "BILLING", "CLERK", "CLIENT", "ME",
+           "MONEY_READ", "STAFF_READ", "TIME", "TK", "Gate", "allow", "authenticate",
+           "gate_for", "state_of"]
 
 
 def state_of(request: Request) -> ApiState:
