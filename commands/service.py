@@ -140,7 +140,20 @@ class BillingService:
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *COMMANDS})
 
-    # -- queries (simple, by scanning; the read side will keep proper models) ---------
+    # -- the write side's own view of balances ----------------------------------------
+    #
+    # One source for the figures people see: the read model (``rm_invoices``,
+    # ``rm_statement_lines``), caught up to the head before a read. The API, the
+    # reports and ``ledger clients balance`` / ``ledger invoices show`` all answer from
+    # it, so they agree with each other and with an as-of replay of the same events.
+    #
+    # The helpers below answer from the aggregates instead, by scanning the chain: the
+    # write side may not import the read side, and a command's rule (an allocation, a
+    # write-off, a credit note against the open balance) must be checked on the
+    # aggregate it loads and saves under optimistic concurrency, never on a table that
+    # may lag. They serve the demo, scripts and tests that compare both sides; both use
+    # the one formula, ``ledger.domain.invoice.open_balance``, so they cannot disagree
+    # once the read model has caught up.
 
     def event_count(self) -> int:
         return self.app.recorder.max_notification_id() or 0

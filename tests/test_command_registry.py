@@ -150,3 +150,40 @@ def test_a_command_of_another_model_is_refused(service: BillingService) -> None:
     with pytest.raises(InvalidCommandError):
         service.close_matter(ADMIN, m.SetUpFirm(idempotency_key=key(), currency="USD"))
     assert service.event_count() == 0
+
+
+def test_cli_balances_are_the_read_models_as_the_api_shows_them(
+        firm_store: FirmStore, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_api_fixtures import seed
+
+    for api in make_api(firm_store):
+        seed(api)
+        c1, i1 = api.ids["c1"], api.ids["i1"]
+        # An unallocated payment and a credit note, so both figures move.
+        api.ok("admin", "/v1/payments", {
+            "client_id": c1, "amount_minor": 5_000, "currency": "USD", "method": "check",
+            "reference": "CHK-2", "received_on": "2024-02-20"})
+        api.ok("admin", f"/v1/invoices/{i1}/credit-notes", {
+            "amount_minor": 1_000, "reason": "courtesy discount", "issued_on": "2024-02-21"})
+        over_http = api.get("admin", f"/v1/clients/{c1}/balance").json()
+        invoice_http = api.get("admin", f"/v1/invoices/{i1}").json()
+    capsys.readouterr()  # the app's request log lines
+
+    balance = _cli(firm_store, capsys, monkeypatch, "clients", "balance", c1)
+    assert balance == {"client_id": c1,
+                       "open_balance_minor": over_http["open_invoices_minor"],
+                       "unapplied_credit_minor": over_http["unapplied_credit_minor"]}
+    # 90 min at 500.00/h = 750.00, less 200.00 paid and 10.00 credited; 50.00 unapplied.
+    assert (balance["open_balance_minor"], balance["unapplied_credit_minor"]) == (
+        54_000, 5_000)
+
+    shown = _cli(firm_store, capsys, monkeypatch, "invoices", "show", i1)
+    assert shown["open_balance_minor"] == invoice_http["open_minor"] == 54_000
+    assert {k: v for k, v in shown.items() if k != "open_balance_minor"} == {
+        k: invoice_http[k] for k in shown if k != "open_balance_minor"}
+
+    with BillingService(firm_store) as svc:  # the aggregates agree, by the same formula
+        assert svc.client_open_balance(ADMIN, UUID(c1)) == 54_000
+        assert svc.client_unapplied_credit(ADMIN, UUID(c1)) == 5_000
+        assert svc.invoice_state(ADMIN, UUID(i1)) == shown
