@@ -4,10 +4,10 @@ One route per row of ``commands.registry`` with an ``http`` part (path, roles,
 summary); nothing here names a command. The request body is the command model
 minus the ids in the path and minus the idempotency key (which travels in the
 header), generated from the model so the OpenAPI document and the validation
-are the command's own. Idempotency
-is the command side's (``BillingService.execute``): the same principal and key
-with the same command and payload gives the first result and records nothing;
-with anything else, ``409 idempotency-conflict``.
+are the command's own. Idempotency is the command side's
+(``BillingService.execute``): the same principal and key with the same command
+and payload gives the first result and records nothing; with anything else,
+``409 idempotency-conflict``.
 """
 
 from __future__ import annotations
