@@ -31,6 +31,7 @@ from ledger.domain.invoice import Invoice
 from ledger.domain.matter import Matter
 from ledger.domain.payment import Payment
 from ledger.store.firm import FirmStore
+from ledger.store.memory import MemoryStore
 
 T = TypeVar("T")
 
@@ -41,11 +42,14 @@ class BillingLedger(Application[UUID]):
     name = "BillingLedger"
 
 
-def ledger_env(store: FirmStore) -> dict[str, str]:
+def ledger_env(store: FirmStore | MemoryStore) -> dict[str, str]:
     """The application's environment: our store, our codec, and the field sealer
-    (confidential values sealed per client, see ``ledger.crypto``)."""
-    return {**store.environment(), "TRANSCODER_TOPIC": TRANSCODER_TOPIC,
-            "MAPPER_TOPIC": MAPPER_TOPIC, "CIPHER_TOPIC": SEALER_TOPIC}
+    (confidential values sealed per client, see ``ledger.crypto``).
+
+    The store's own settings come last, so a store without a key store (the in-memory
+    one of the unit tests) can turn the sealer off; a ``FirmStore`` sets none of these."""
+    return {"TRANSCODER_TOPIC": TRANSCODER_TOPIC, "MAPPER_TOPIC": MAPPER_TOPIC,
+            "CIPHER_TOPIC": SEALER_TOPIC, **store.environment()}
 
 
 class Context:

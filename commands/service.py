@@ -42,6 +42,7 @@ from ledger.domain.command_record import CommandRecord, ResultData
 from ledger.domain.invoice import Invoice, InvoiceDrafted
 from ledger.domain.payment import Payment, PaymentReceived
 from ledger.store.firm import FirmStore
+from ledger.store.memory import MemoryStore
 
 MAX_ATTEMPTS = 50
 _canonical = msgspec.json.Encoder(order="sorted")
@@ -69,7 +70,8 @@ def payload_sha256(name: str, command: m.Command) -> str:
 class BillingService:
     """A firm's billing ledger, recorded through commands."""
 
-    def __init__(self, store: FirmStore, *, max_attempts: int = MAX_ATTEMPTS) -> None:
+    def __init__(self, store: FirmStore | MemoryStore, *,
+                 max_attempts: int = MAX_ATTEMPTS) -> None:
         self.store = store
         self.app = BillingLedger(env=ledger_env(store))
         self.max_attempts = max_attempts

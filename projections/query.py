@@ -23,6 +23,13 @@ from ledger.verify import verify_chain
 from projections import reports, reports_audit
 from projections.asof import position_at, recorded_at, replay
 from projections.catalog import MODELS
+from projections.ledes import (
+    LedesExportError,
+    LedesFile,
+    export,
+    export_many,
+    issued_in_period,
+)
 from projections.model import ReadModel
 from projections.rows import Reader, TableReader
 from projections.tracking import catch_up
@@ -133,7 +140,23 @@ def _last_checkpoint(conn: Any, store: FirmStore, position: int) -> dict[str, An
 def ledes_export(store: FirmStore, invoice_id: UUID, law_firm_id: str,
                  as_of: datetime | None = None) -> str:
     """The issued invoice as a LEDES 1998B file (see ``projections.ledes``)."""
-    from projections.ledes import export
+    return ledes_file(store, invoice_id, law_firm_id, as_of).text
 
+
+def ledes_file(store: FirmStore, invoice_id: UUID, law_firm_id: str,
+               as_of: datetime | None = None, *, truncate: bool = False) -> LedesFile:
+    """The LEDES 1998B file and what was cut to fit (only with ``truncate``)."""
     with open_books(store, ["directory", "balances", "wip"], as_of) as books:
-        return export(books.reader, invoice_id, law_firm_id)
+        return export(books.reader, invoice_id, law_firm_id, truncate=truncate)
+
+
+def ledes_client_file(store: FirmStore, client_id: UUID, period: tuple[date, date],
+                      law_firm_id: str, as_of: datetime | None = None, *,
+                      truncate: bool = False) -> LedesFile:
+    """One LEDES 1998B file of a client's invoices issued in ``period`` (issue dates)."""
+    with open_books(store, ["directory", "balances", "wip"], as_of) as books:
+        invoices = issued_in_period(books.reader, client_id, *period)
+        if not invoices:
+            raise LedesExportError("the client has no issued invoice in the period",
+                                   field="client")
+        return export_many(books.reader, invoices, law_firm_id, truncate=truncate)

@@ -43,7 +43,7 @@ from ledger.subscribers.delivery import DeliveryWorker
 from ledger.subscribers.relay import names_for, run_relay
 from ledger.subscribers.scope import FIRM
 from ledger.subscribers.webhooks import WebhookStore
-from tests.subscribers_fixtures import _answers, free_port, nats_server_binary
+from tests.support.subscribers import _answers, free_port, nats_server_binary
 
 committed: dict[int, float] = {}
 streamed: dict[int, float] = {}

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 
+from ledger.store.chain import ChainHasher, to_micros
 from ledger.store.firm import FirmStore
 from ledger.store.recorder import ChainedApplicationRecorder
 
@@ -46,3 +47,24 @@ def superuser_sql(store: FirmStore, statement: str, params: Any = None) -> None:
     with psycopg.connect(store.location.url, autocommit=True) as conn:
         conn.execute("SET session_replication_role = replica")
         conn.execute(statement.replace("EV", f'"{store.schema}".events'), params)
+
+
+def rehash(store: FirmStore, position: int, *, all_after: bool = False) -> None:
+    """What an attacker who knows the layout does: recompute hashes from a position on."""
+    with store.location.connect() as conn:
+        rows = conn.execute(
+            f'SELECT notification_id, originator_id, originator_version, topic, state,'
+            f' recorded_at, prev_hash FROM "{store.schema}".events'
+            f' WHERE notification_id >= %s ORDER BY notification_id', (position,)).fetchall()
+    hasher = ChainHasher(uuid.UUID(store.head().ledger_id))
+    prev = None
+    for pos, oid, version, topic, state, at, prev_hash in rows:
+        prev = bytes(prev_hash) if prev is None else prev
+        digest = hasher.event_hash(position=pos, prev_hash=prev, originator_id=oid,
+                                   originator_version=version, topic=topic, state=bytes(state),
+                                   recorded_at_micros=to_micros(at))
+        superuser_sql(store, "UPDATE EV SET prev_hash = %s, hash = %s WHERE notification_id = %s",
+                      (prev, digest, pos))
+        prev = digest
+        if not all_after:
+            return

@@ -1,23 +1,34 @@
-"""Shared fixtures: a real PostgreSQL for every test, never a mock of it.
+"""Shared fixtures: a real PostgreSQL for every integration test, never a mock of it.
 
 ``LEDGER_DATABASE_URL`` selects an existing server; otherwise one embedded
 server is started for the whole run in a temporary folder and stopped after.
 Each test gets its own firm (its own schema), dropped afterwards.
+
+Fixtures live here (and in tests/unit/conftest.py); the plain helpers they and
+the tests use live in ``tests.support``, so no test module imports another.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from commands.service import BillingService
+from ledger.crypto import close_engines
 from ledger.database import DatabaseLocation, start_embedded, stop_embedded
 from ledger.store.firm import FirmStore
+from tests.support.api import Api, make_api
+from tests.support.billing import set_up_firm, timekeeper
+from tests.support.crypto import ClientBook, record_client
+from tests.support.firms import drop_firm, new_firm_name
+from tests.support.subscribers import Receiver, Recorder, nats_server
 
 
 @pytest.fixture(scope="session")
@@ -35,19 +46,6 @@ def database() -> Iterator[DatabaseLocation]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def drop_firm(database: DatabaseLocation, store: FirmStore) -> None:
-    from tests.chain_helpers import close_datastores
-
-    close_datastores()
-    with database.connect() as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
-        conn.execute(f'DROP ROLE IF EXISTS "{store.app_role}"')
-
-
-def new_firm_name() -> str:
-    return "t" + uuid.uuid4().hex[:12]
-
-
 @pytest.fixture
 def firm_store(database: DatabaseLocation) -> Iterator[FirmStore]:
     """A fresh, initialised firm ledger of its own."""
@@ -57,3 +55,68 @@ def firm_store(database: DatabaseLocation) -> Iterator[FirmStore]:
         yield store
     finally:
         drop_firm(database, store)
+
+
+@pytest.fixture
+def service(firm_store: FirmStore) -> Iterator[BillingService]:
+    """The command service on the test's firm ledger."""
+    svc = BillingService(firm_store)
+    try:
+        yield svc
+    finally:
+        svc.close()
+
+
+@pytest.fixture
+def api(firm_store: FirmStore) -> Iterator[Api]:
+    """The HTTP app on the test's firm ledger, through a test client."""
+    yield from make_api(firm_store)
+
+
+@pytest.fixture(name="kek")
+def kek_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh key-encryption key in ``LEDGER_KEK`` (base64), engines reset around it."""
+    value = base64.b64encode(secrets.token_bytes(32)).decode()
+    monkeypatch.setenv("LEDGER_KEK", value)
+    close_engines()
+    yield value
+    close_engines()
+
+
+@pytest.fixture(name="books")
+def books_fixture(firm_store: FirmStore, kek: str) -> Iterator[tuple[BillingService, ClientBook,
+                                                              ClientBook]]:
+    """A firm under a fresh KEK with two clients' books of known confidential values."""
+    svc = BillingService(firm_store)
+    try:
+        set_up_firm(svc)
+        timekeeper(svc, "PA", 30_000, "PARTNR")
+        yield svc, record_client(svc, "Alpha"), record_client(svc, "Beta")
+    finally:
+        svc.close()
+
+
+@pytest.fixture
+def recorder(firm_store: FirmStore) -> Iterator[Recorder]:
+    """Records real billing aggregates on the test's firm ledger (subscriber tests)."""
+    rec = Recorder(firm_store)
+    try:
+        yield rec
+    finally:
+        rec.close()
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> Iterator[str]:
+    with nats_server() as url:
+        yield url
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A real HTTP endpoint on 127.0.0.1 that records the webhooks it is sent."""
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.close()

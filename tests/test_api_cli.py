@@ -12,7 +12,7 @@ import pytest
 from ledger.api.keys import KeyStore
 from ledger.cli import main
 from ledger.store.firm import FirmStore
-from tests.test_api_fixtures import NARRATIVE, grant, make_api, seed
+from tests.support.api import NARRATIVE, grant, make_api, seed
 
 
 def ledger(firm_store: FirmStore, capsys: pytest.CaptureFixture[str], *argv: str,

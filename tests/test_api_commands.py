@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from ledger.api.problems import PROBLEM_BASE, PROBLEM_JSON
-from tests.test_api_fixtures import CONFIDENTIAL, Api, api, idem, seed
-
-__all__ = ["api"]
+from tests.support.api import CONFIDENTIAL, Api, idem, seed
 
 
 def event_count(api: Api) -> int:

@@ -12,9 +12,7 @@ from ledger.api.access_log import ACCESS_TABLE, Access, AccessLog
 from ledger.api.breach import what_accessed, who_accessed
 from ledger.store.firm import FirmStore
 from ledger.verify import verify_chain
-from tests.test_api_fixtures import CONFIDENTIAL, NARRATIVE, Api, api, grant, make_api, seed
-
-__all__ = ["api"]
+from tests.support.api import CONFIDENTIAL, NARRATIVE, Api, grant, make_api, seed
 
 
 def access_rows(store: FirmStore) -> int:

@@ -9,9 +9,7 @@ import pytest
 
 from ledger.api.keys import KeyStore
 from ledger.api.problems import PROBLEM_BASE
-from tests.test_api_fixtures import NARRATIVE, Api, api, grant, seed
-
-__all__ = ["api"]
+from tests.support.api import NARRATIVE, Api, grant, seed
 
 ROLES = ("firm_admin", "billing_clerk", "timekeeper", "auditor", "client")
 A, C, T, U, L = ROLES  # admin, clerk, timekeeper, auditor, client (portal)

@@ -13,10 +13,9 @@ from ledger.cli import billing as cli
 from ledger.cli.verbs import Verbs
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
-from tests.billing_fixtures import service  # noqa: F401 - fixture
 
 
-def test_demo_scenario_prints_each_clients_balance(service: BillingService) -> None:  # noqa: F811
+def test_demo_scenario_prints_each_clients_balance(service: BillingService) -> None:
     lines = cli.record_demo_scenario(service)
     text = "\n".join(lines)
     balances = {line.split("  ")[0]: line.split("open balance")[1].split()[:2]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 from uuid import UUID
 
 from commands import models as m
@@ -13,42 +10,13 @@ from commands.service import BillingService
 from ledger.domain import ids
 from ledger.domain.errors import AlreadyBilledError
 from ledger.domain.firm import InvoiceSeries
-from tests.billing_fixtures import (
-    ADMIN,
-    client,
-    draft,
-    issue,
-    log,
-    matter,
-    service,  # noqa: F401 - fixture
-    set_up_firm,
-    timekeeper,
-)
+from tests.support.billing import ADMIN, client, draft, issue, log, matter, set_up_firm, timekeeper
+from tests.support.threads import run_together
 
 THREADS = 6
 
 
-def run_together(actions: list[Callable[[], Any]]) -> list[Any]:
-    """Start all actions at the same moment; return each one's result or exception."""
-    barrier = threading.Barrier(len(actions))
-    results: list[Any] = [None] * len(actions)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = actions[i]()
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(actions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
-def test_concurrent_issuing_gives_gapless_unique_numbers(service: BillingService) -> None:  # noqa: F811
+def test_concurrent_issuing_gives_gapless_unique_numbers(service: BillingService) -> None:
     set_up_firm(service)
     timekeeper(service, "AB", 30_000)
     c = client(service)
@@ -73,7 +41,7 @@ def test_concurrent_issuing_gives_gapless_unique_numbers(service: BillingService
     assert len(set(series.assigned.values())) == THREADS * 3
 
 
-def test_two_invoices_racing_for_the_same_entry(service: BillingService) -> None:  # noqa: F811
+def test_two_invoices_racing_for_the_same_entry(service: BillingService) -> None:
     set_up_firm(service)
     timekeeper(service, "AB", 30_000)
     c = client(service)
@@ -90,7 +58,7 @@ def test_two_invoices_racing_for_the_same_entry(service: BillingService) -> None
     assert all(isinstance(r, AlreadyBilledError) for r in results if not isinstance(r, str))
 
 
-def test_a_concurrent_duplicate_records_once(service: BillingService) -> None:  # noqa: F811
+def test_a_concurrent_duplicate_records_once(service: BillingService) -> None:
     set_up_firm(service)
     timekeeper(service, "AB", 30_000)
     mt = matter(service, client(service))

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from commands import models as m
 from commands.service import BillingService
 from ledger.errors import LedgerError
-from tests.billing_fixtures import (
+from tests.support.billing import (
     ADMIN,
     client,
     draft,
@@ -27,7 +27,6 @@ from tests.billing_fixtures import (
     log,
     matter,
     pay,
-    service,  # noqa: F401 - fixture
     set_up_firm,
     timekeeper,
 )
@@ -152,7 +151,7 @@ def check_money_adds_up(run: Run) -> None:
                        st.integers(1, 90_000)), min_size=1, max_size=4),
     st.lists(operation, min_size=8, max_size=30)).map(lambda parts: parts[0] + parts[1]))
 def test_money_always_adds_up_whatever_the_order(
-    service: BillingService, operations: list[tuple[str, int, int, int]],  # noqa: F811
+    service: BillingService, operations: list[tuple[str, int, int, int]],
 ) -> None:
     if service.event_count() == 0:
         set_up_firm(service)
@@ -171,9 +170,9 @@ def test_money_always_adds_up_whatever_the_order(
     event(f"invoices with payments: {min(sum(1 for i in issued if i.paid_minor), 2)}+")
 
 
-def test_allocations_race_but_never_overdraw(service: BillingService) -> None:  # noqa: F811
+def test_allocations_race_but_never_overdraw(service: BillingService) -> None:
     """Many small allocations of one payment to one invoice, in threads: the sums hold."""
-    from tests.test_commands_concurrency import run_together
+    from tests.support.threads import run_together
 
     set_up_firm(service)
     timekeeper(service, "AB", 30_000)

@@ -15,7 +15,7 @@ from commands.errors import AccessDeniedError, IdempotencyConflictError, Invalid
 from commands.service import BillingService
 from ledger.domain import errors as e
 from ledger.errors import LedgerError
-from tests.billing_fixtures import (
+from tests.support.billing import (
     ADMIN,
     client,
     draft,
@@ -24,7 +24,6 @@ from tests.billing_fixtures import (
     log,
     matter,
     pay,
-    service,  # noqa: F401 - fixture
     set_up_firm,
     timekeeper,
 )
@@ -34,7 +33,7 @@ CLERK = Principal(id="clerk@firm", roles=frozenset({"billing_clerk"}))
 
 
 @pytest.fixture
-def firm(service: BillingService) -> Iterator[dict[str, Any]]:  # noqa: F811
+def firm(service: BillingService) -> Iterator[dict[str, Any]]:
     set_up_firm(service)
     timekeeper(service, "AB", 30_000)
     timekeeper(service, "CD", 20_000)

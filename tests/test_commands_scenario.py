@@ -32,7 +32,7 @@ from commands import models as m
 from commands.auth import Principal
 from commands.errors import AccessDeniedError
 from commands.service import BillingService
-from tests.billing_fixtures import (
+from tests.support.billing import (
     ADMIN,
     client,
     draft,
@@ -41,7 +41,6 @@ from tests.billing_fixtures import (
     log,
     matter,
     pay,
-    service,  # noqa: F401 - fixture
     set_up_firm,
     timekeeper,
 )
@@ -60,7 +59,7 @@ def expense(svc: BillingService, matter_id: UUID, on: date, amount: int, code: s
                                         amount_minor=amount, currency="USD"))
 
 
-def test_a_quarter_of_billing(service: BillingService) -> None:  # noqa: F811
+def test_a_quarter_of_billing(service: BillingService) -> None:
     svc = service
     set_up_firm(svc)
     timekeeper(svc, "PA", 50_000, "PARTNR")

@@ -23,12 +23,8 @@ from ledger.verify import verify_chain
 from projections.catalog import models_named
 from projections.erasure import erase_client_rows
 from projections.tracking import catch_up
-from tests.billing_fixtures import ADMIN, key
-from tests.test_crypto_fixtures import (  # noqa: F401 - fixtures
-    ClientBook,
-    books_fixture,
-    kek_fixture,
-)
+from tests.support.billing import ADMIN, key
+from tests.support.crypto import ClientBook
 
 Books = tuple[BillingService, ClientBook, ClientBook]
 

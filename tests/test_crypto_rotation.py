@@ -21,12 +21,8 @@ from ledger.crypto import close_engines, sealing_for_store
 from ledger.crypto.errors import KeyEncryptionKeyError
 from ledger.crypto.kek import read_kek_file, write_kek_file
 from ledger.store.firm import FirmStore
-from tests.billing_fixtures import ADMIN, key
-from tests.test_crypto_fixtures import (  # noqa: F401 - fixtures
-    ClientBook,
-    books_fixture,
-    kek_fixture,
-)
+from tests.support.billing import ADMIN, key
+from tests.support.crypto import ClientBook
 
 Books = tuple[BillingService, ClientBook, ClientBook]
 

@@ -22,12 +22,8 @@ from commands.service import BillingService
 from ledger.crypto.cipher import ERASED, PREFIX, is_sealed
 from ledger.crypto.errors import SealedFieldError
 from ledger.store.firm import FirmStore
-from tests.billing_fixtures import ADMIN, key
-from tests.test_crypto_fixtures import (  # noqa: F401 - fixtures
-    ClientBook,
-    books_fixture,
-    kek_fixture,
-)
+from tests.support.billing import ADMIN, key
+from tests.support.crypto import ClientBook
 
 Books = tuple[BillingService, ClientBook, ClientBook]
 

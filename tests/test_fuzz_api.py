@@ -28,8 +28,8 @@ from ledger.api import ApiConfig, create_app
 from ledger.api.problems import PROBLEM_BASE, PROBLEM_JSON
 from ledger.database import DatabaseLocation
 from ledger.store.firm import FirmStore
-from tests.conftest import drop_firm, new_firm_name
-from tests.test_api_fixtures import Api, seed
+from tests.support.api import Api, seed
+from tests.support.firms import drop_firm, new_firm_name
 
 EXAMPLES = int(os.environ.get("LEDGER_API_FUZZ_EXAMPLES", "15"))
 _OFFLINE = FirmStore(DatabaseLocation("postgresql://fuzz@127.0.0.1:1/none", False), "offline")

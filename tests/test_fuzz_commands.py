@@ -30,8 +30,8 @@ from ledger.database import DatabaseLocation
 from ledger.errors import LedgerError
 from ledger.store.firm import FirmStore
 from ledger.verify import verify_chain
-from tests.conftest import drop_firm, new_firm_name
 from tests.harness.strategies import COMMANDS, payloads
+from tests.support.firms import drop_firm, new_firm_name
 
 EXAMPLES = int(os.environ.get("LEDGER_FUZZ_EXAMPLES", "60"))
 ADMIN = Principal(id="fuzz-admin", roles=frozenset({"firm_admin"}))

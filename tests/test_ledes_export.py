@@ -1,5 +1,6 @@
 """LEDES 1998B: the export of an issued invoice parses back with our own reader,
-matches a golden file, and its totals equal the invoice's."""
+matches a golden file, and its totals equal the invoice's (the format alone, with no
+database, is in tests/unit/test_ledes_format.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import pytest
 from commands.service import BillingService
 from ledger.store.firm import FirmStore
 from projections import query
-from projections.ledes import LedesExportError, money, units
-from projections.ledes_parse import LedesFormatError, parse, scaled
-from tests.billing_fixtures import ADMIN, service  # noqa: F401 - fixture
-from tests.test_reports_scenario import record_quarter
+from projections.ledes import LedesExportError
+from projections.ledes_parse import parse
+from tests.support.billing import ADMIN
+from tests.support.quarter import record_quarter
 
 GOLDEN = Path(__file__).parent / "golden"
 LAW_FIRM_ID = "24-6789012"
@@ -24,14 +25,8 @@ def normalised(text: str, client_hex: str, matter_hex: str) -> str:
     return text.replace(client_hex, "<CLIENT_ID>").replace(matter_hex, "<MATTER_ID>")
 
 
-def test_sample_from_the_standard_parses_and_adds_up() -> None:
-    [invoice] = parse((GOLDEN / "ledes_98b_sample.txt").read_text())
-    assert (invoice.number, invoice.total_minor, len(invoice.lines)) == ("96542", 168_445, 5)
-    assert invoice.lines_total_minor == 630_00 + 700_00 + 40_00 + 24_95 + 289_50
-
-
 def test_issued_invoice_export_matches_golden_and_totals(
-        service: BillingService, firm_store: FirmStore) -> None:  # noqa: F811
+        service: BillingService, firm_store: FirmStore) -> None:
     q = record_quarter(service)
     for number, golden in (("INV-00001", "ledes_inv00001.txt"),
                            ("INV-00005", "ledes_inv00005.txt")):
@@ -49,7 +44,7 @@ def test_issued_invoice_export_matches_golden_and_totals(
         assert normalised(text, client_hex, matter_hex) == expected
 
 
-def test_the_lines_of_inv_00001(service: BillingService,  # noqa: F811
+def test_the_lines_of_inv_00001(service: BillingService,
                                 firm_store: FirmStore) -> None:
     q = record_quarter(service)
     [parsed] = parse(query.ledes_export(firm_store, q.invoices["INV-00001"], LAW_FIRM_ID))
@@ -62,29 +57,8 @@ def test_the_lines_of_inv_00001(service: BillingService,  # noqa: F811
         ("E", "1.0", "350.00", "0.00", "350.00", "", "", "E112")]
 
 
-def test_only_issued_invoices_export(service: BillingService,  # noqa: F811
+def test_only_issued_invoices_export(service: BillingService,
                                      firm_store: FirmStore) -> None:
     q = record_quarter(service, unbilled=False)
     with pytest.raises(LedesExportError):
         query.ledes_export(firm_store, q.invoices["INV-00004"], LAW_FIRM_ID)  # voided
-
-
-def test_money_and_units_are_formatted_from_integers() -> None:
-    assert [money(v) for v in (0, 5, -1_000, 123_456)] == ["0.00", "0.05", "-10.00", "1234.56"]
-    assert [units(v) for v in (9_000, 10_000, 1_167, 25_000)] == ["0.9", "1.0", "0.1167", "2.5"]
-    assert scaled("-70", 2, "x") == -7_000 and scaled("0.25", 4, "x") == 2_500
-
-
-@pytest.mark.parametrize("damage", [
-    lambda t: t.replace("LEDES1998B[]", "LEDES1998[]"),
-    lambda t: t.replace("|630|", "|631|"),
-    lambda t: t.replace("19990115|L510", "1999-01-15|L510"),
-    lambda t: t.replace("|E|1|", "|X|1|"),
-    lambda t: t.replace("PARTNR|423-987[]", "PARTNR|423-987", 1),
-    lambda t: t.replace("|2.00|-70|", "|2.00|-60|"),
-])
-def test_parser_refuses_broken_files(damage: object) -> None:
-    text = (GOLDEN / "ledes_98b_sample.txt").read_text()
-    assert callable(damage)
-    with pytest.raises(LedesFormatError):
-        parse(damage(text))

@@ -7,11 +7,11 @@ from ledger.store.firm import FirmStore
 from projections.catalog import MODELS
 from projections.reading import head_if_current, head_position
 from projections.tracking import catch_up
-from tests.billing_fixtures import client, service, set_up_firm  # noqa: F401 (fixture)
+from tests.support.billing import client, set_up_firm
 
 
 def test_current_only_when_every_model_has_reached_the_head(
-        firm_store: FirmStore, service: BillingService) -> None:  # noqa: F811
+        firm_store: FirmStore, service: BillingService) -> None:
     models = list(MODELS.values())
     set_up_firm(service)
     assert head_if_current(firm_store, models) is None  # never made

@@ -17,8 +17,7 @@ from projections.catalog import MODELS
 from projections.live import live_runners, wait_for
 from projections.reading import APPLICATION_NAME
 from projections.tracking import catch_up, open_view, split_models
-from tests.billing_fixtures import service  # noqa: F401 - fixture
-from tests.test_reports_scenario import record_quarter
+from tests.support.quarter import record_quarter
 
 ALL = list(MODELS.values())
 
@@ -45,7 +44,7 @@ def positions(store: FirmStore) -> dict[str, int | None]:
 
 
 def test_live_runners_follow_the_ledger_and_rebuild_equals_live(
-        service: BillingService, firm_store: FirmStore) -> None:  # noqa: F811
+        service: BillingService, firm_store: FirmStore) -> None:
     with live_runners(firm_store, ALL) as runners:
         record_quarter(service)
         wait_for(firm_store, runners, firm_store.head().position, timeout=30)
@@ -57,7 +56,7 @@ def test_live_runners_follow_the_ledger_and_rebuild_equals_live(
     assert set(positions(firm_store).values()) == {head}
 
 
-def test_rebuild_in_two_processes_equals_one_process(service: BillingService,  # noqa: F811
+def test_rebuild_in_two_processes_equals_one_process(service: BillingService,
                                                      firm_store: FirmStore) -> None:
     record_quarter(service)
     catch_up(firm_store, ALL, rebuild=True, processes=1)
@@ -77,7 +76,7 @@ def test_models_split_by_weight() -> None:
     assert split_models(ALL[:1], 2) == [ALL[:1]]
 
 
-def test_rebuild_of_one_model_leaves_the_others(service: BillingService,  # noqa: F811
+def test_rebuild_of_one_model_leaves_the_others(service: BillingService,
                                                 firm_store: FirmStore) -> None:
     record_quarter(service)
     catch_up(firm_store, ALL)
@@ -112,7 +111,7 @@ CRASHING = textwrap.dedent("""
 
 @pytest.mark.parametrize("kill_after", [1, 40, 97])
 def test_killed_mid_batch_then_restarted_applies_nothing_twice(
-        service: BillingService, firm_store: FirmStore, kill_after: int) -> None:  # noqa: F811
+        service: BillingService, firm_store: FirmStore, kill_after: int) -> None:
     record_quarter(service)
     proc = subprocess.run(
         [sys.executable, "-c", CRASHING, firm_store.location.url, firm_store.firm,

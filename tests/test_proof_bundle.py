@@ -19,8 +19,7 @@ from ledger.proof.keys import firm_key, public_key_bytes
 from ledger.proof.leaves import ProofUnavailableError, read_events, read_leaves_at
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
-from tests.chain_helpers import append, superuser_sql
-from tests.test_verify_tamper import rehash
+from tests.chain_helpers import append, rehash, superuser_sql
 
 N = 21
 

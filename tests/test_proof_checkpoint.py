@@ -35,9 +35,8 @@ from ledger.proof.keys import (
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
 from ledger.verify import verify_chain
-from tests.chain_helpers import append, superuser_sql
-from tests.conftest import drop_firm, new_firm_name
-from tests.test_verify_tamper import rehash
+from tests.chain_helpers import append, rehash, superuser_sql
+from tests.support.firms import drop_firm, new_firm_name
 
 N = 10
 

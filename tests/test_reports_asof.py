@@ -15,7 +15,7 @@ from commands import models as m
 from commands.service import BillingService
 from ledger.store.firm import FirmStore
 from projections import query
-from tests.billing_fixtures import (
+from tests.support.billing import (
     ADMIN,
     client,
     draft,
@@ -24,11 +24,10 @@ from tests.billing_fixtures import (
     log,
     matter,
     pay,
-    service,  # noqa: F401 - fixture
     set_up_firm,
     timekeeper,
 )
-from tests.test_reports_scenario import Q1, record_quarter
+from tests.support.quarter import Q1, record_quarter
 
 Q1_2026 = (date(2026, 1, 1), date(2026, 3, 31))
 
@@ -40,7 +39,7 @@ def head_time(store: FirmStore) -> datetime:
 
 
 def test_payment_recorded_later_is_absent_before_and_present_after(
-        service: BillingService, firm_store: FirmStore) -> None:  # noqa: F811
+        service: BillingService, firm_store: FirmStore) -> None:
     svc = service
     set_up_firm(svc)
     timekeeper(svc, "PA", 60_000)
@@ -68,7 +67,7 @@ def test_payment_recorded_later_is_absent_before_and_present_after(
 
 
 def test_backdated_time_appears_only_after_its_recording(
-        service: BillingService, firm_store: FirmStore) -> None:  # noqa: F811
+        service: BillingService, firm_store: FirmStore) -> None:
     svc = service
     set_up_firm(svc)
     timekeeper(svc, "AS", 30_000)
@@ -91,7 +90,7 @@ def strip(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "as_of"}
 
 
-def test_as_of_now_equals_live_for_every_report(service: BillingService,  # noqa: F811
+def test_as_of_now_equals_live_for_every_report(service: BillingService,
                                                 firm_store: FirmStore) -> None:
     q = record_quarter(service)
     now = head_time(firm_store)
@@ -111,7 +110,7 @@ def test_as_of_now_equals_live_for_every_report(service: BillingService,  # noqa
         assert strip(report(as_of=now)) == strip(report())
 
 
-def test_as_of_before_anything_is_empty(service: BillingService,  # noqa: F811
+def test_as_of_before_anything_is_empty(service: BillingService,
                                         firm_store: FirmStore) -> None:
     q = record_quarter(service, unbilled=False)
     early = datetime(2000, 1, 1, tzinfo=head_time(firm_store).tzinfo)
@@ -120,7 +119,7 @@ def test_as_of_before_anything_is_empty(service: BillingService,  # noqa: F811
     assert query.invoices_report(firm_store, as_of=early)["invoices"] == []
 
 
-def test_client_replay_reads_only_its_own_aggregates(service: BillingService,  # noqa: F811
+def test_client_replay_reads_only_its_own_aggregates(service: BillingService,
                                                      firm_store: FirmStore) -> None:
     q = record_quarter(service, unbilled=False)
     query.invoices_report(firm_store)  # brings the directory (originator index) up to date

@@ -11,8 +11,7 @@ from commands.service import BillingService
 from ledger.cli import main
 from ledger.store.firm import FirmStore
 from projections.ledes_parse import parse
-from tests.billing_fixtures import service  # noqa: F401 - fixture
-from tests.test_reports_scenario import record_quarter
+from tests.support.quarter import record_quarter
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return capsys.readouterr().out
 
 
-def test_report_verbs(service: BillingService, cli_env: FirmStore,  # noqa: F811
+def test_report_verbs(service: BillingService, cli_env: FirmStore,
                       capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     q = record_quarter(service)
     nw = str(q.northwind)

@@ -15,7 +15,7 @@ from ledger.store.chain import ChainHasher, genesis_hash, to_micros
 from ledger.store.firm import FirmStore
 from ledger.verify import verify_chain
 from tests.chain_helpers import append, stored_event, superuser_sql
-from tests.conftest import drop_firm, new_firm_name
+from tests.support.firms import drop_firm, new_firm_name
 
 
 def rows(store: FirmStore) -> list[tuple]:  # type: ignore[type-arg]

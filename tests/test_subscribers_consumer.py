@@ -14,7 +14,7 @@ from psycopg import Cursor
 from ledger.store.firm import FirmStore
 from ledger.subscribers.consumer import TrackedConsumer
 from ledger.subscribers.feed import FeedEvent
-from tests.subscribers_fixtures import Recorder, recorder  # noqa: F401 - fixture
+from tests.support.subscribers import Recorder
 
 CONSUMER = textwrap.dedent("""
     import sys, time
@@ -43,7 +43,7 @@ def applied(store: FirmStore) -> list[tuple[int, bytes]]:
 
 
 def test_killed_consumer_applies_every_event_exactly_once_in_order(
-        firm_store: FirmStore, recorder: Recorder) -> None:  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder) -> None:
     with firm_store.location.connect() as conn:
         conn.execute(f'CREATE TABLE "{firm_store.schema}".consumed '
                      "(seq bigserial PRIMARY KEY, position bigint NOT NULL, hash text)")
@@ -69,7 +69,7 @@ def test_killed_consumer_applies_every_event_exactly_once_in_order(
 
 
 def test_consumer_follows_live_events_and_resumes_by_name(
-        firm_store: FirmStore, recorder: Recorder) -> None:  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder) -> None:
     seen: list[int] = []
 
     def apply(event: FeedEvent, curs: Cursor[Any]) -> None:

@@ -15,7 +15,7 @@ from ledger.subscribers.feed import (
     read_page,
 )
 from ledger.subscribers.scope import FIRM, FIRM_REDACTED, Owners, Scope, parse_scope
-from tests.subscribers_fixtures import Recorder, recorder  # noqa: F401 - fixture
+from tests.support.subscribers import Recorder
 
 
 def all_pages(store: FirmStore, scope: Scope, *, limit: int = 7, raw: bool = False,
@@ -36,7 +36,7 @@ def all_pages(store: FirmStore, scope: Scope, *, limit: int = 7, raw: bool = Fal
 
 
 def test_pages_chain_from_genesis_and_hashes_recompute(
-        firm_store: FirmStore, recorder: Recorder) -> None:  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder) -> None:
     for _ in range(4):
         _, mid = recorder.client()
         recorder.time(mid, 3)
@@ -59,7 +59,7 @@ def test_pages_chain_from_genesis_and_hashes_recompute(
 
 
 def test_client_scope_sees_its_own_and_never_another_clients_secrets(
-        firm_store: FirmStore, recorder: Recorder) -> None:  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder) -> None:
     a, ma = recorder.client("A")
     b, mb = recorder.client("B")
     recorder.time(ma, 2)
@@ -80,7 +80,7 @@ def test_client_scope_sees_its_own_and_never_another_clients_secrets(
 
 
 def test_firm_redacted_scope_sees_every_event_without_secrets(
-        firm_store: FirmStore, recorder: Recorder) -> None:  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder) -> None:
     _, m1 = recorder.client()
     recorder.time(m1, 2)
     events = all_pages(firm_store, FIRM_REDACTED, raw=True)
@@ -96,7 +96,7 @@ def test_firm_redacted_scope_sees_every_event_without_secrets(
 
 
 def test_type_and_client_filters(firm_store: FirmStore,
-                                 recorder: Recorder) -> None:  # noqa: F811
+                                 recorder: Recorder) -> None:
     a, ma = recorder.client()
     _, mb = recorder.client()
     recorder.time(ma, 3)

@@ -15,8 +15,8 @@ import uvicorn
 from ledger.api import ApiConfig, create_app
 from ledger.store.firm import FirmStore
 from ledger.subscribers import feed
-from tests.subscribers_fixtures import free_port
-from tests.test_api_fixtures import CLIENT_NAME, OTHER_NAME, Api, grant, make_api, seed
+from tests.support.api import CLIENT_NAME, OTHER_NAME, Api, grant, make_api, seed
+from tests.support.subscribers import free_port
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_command_line_tail_and_webhooks(firm_store: FirmStore, monkeypatch: pyte
 
     monkeypatch.setenv("LEDGER_DATABASE_URL", firm_store.location.url)
     monkeypatch.setenv("LEDGER_FIRM", firm_store.firm)
-    from tests.subscribers_fixtures import Recorder
+    from tests.support.subscribers import Recorder
 
     rec = Recorder(firm_store)
     rec.client()

@@ -16,16 +16,11 @@ import pytest
 from ledger.store.firm import FirmStore
 from ledger.subscribers import feed
 from ledger.subscribers.relay import POSITION_HEADER, StreamNames, names_for, run_relay
-from tests.subscribers_fixtures import (  # noqa: F401 - fixtures
-    Recorder,
-    nats_url,
-    recorder,
-    unique_stream_suffix,
-)
+from tests.support.subscribers import Recorder, unique_stream_suffix
 
 
 @pytest.fixture
-def names(firm_store: FirmStore, nats_url: str) -> Iterator[StreamNames]:  # noqa: F811
+def names(firm_store: FirmStore, nats_url: str) -> Iterator[StreamNames]:
     chosen = names_for(firm_store.firm, "_" + unique_stream_suffix())
     yield chosen
 
@@ -65,7 +60,7 @@ def stream_contents(url: str, names: StreamNames) -> list[tuple[int, str, bytes]
 
 
 def test_relay_publishes_every_event_once_in_order_and_resumes(
-        firm_store: FirmStore, recorder: Recorder, nats_url: str,  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder, nats_url: str,
         names: StreamNames) -> None:
     _, matter = recorder.client()
     recorder.time(matter, 50)
@@ -115,7 +110,7 @@ RELAY = textwrap.dedent("""
 
 
 def test_relay_killed_mid_batch_leaves_every_event_exactly_once(
-        firm_store: FirmStore, recorder: Recorder, nats_url: str,  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder, nats_url: str,
         names: StreamNames) -> None:
     rng = random.Random(4)
     args = [sys.executable, "-c", RELAY, firm_store.location.url, firm_store.firm, nats_url,

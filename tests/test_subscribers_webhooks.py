@@ -24,13 +24,7 @@ from ledger.subscribers.delivery import DeliveryWorker
 from ledger.subscribers.scope import FIRM, parse_scope
 from ledger.subscribers.signing import signature_header, verify_signature
 from ledger.subscribers.webhooks import WebhookStore
-from tests.subscribers_fixtures import (  # noqa: F401 - fixtures
-    Receiver,
-    Recorder,
-    receiver,
-    recorder,
-    wait_until,
-)
+from tests.support.subscribers import Receiver, Recorder, wait_until
 
 README = Path(__file__).parents[1] / "ledger" / "subscribers" / "README.md"
 
@@ -72,7 +66,7 @@ def worker(firm_store: FirmStore) -> Iterator[tuple[DeliveryWorker, threading.Ev
 
 
 def test_signatures_verify_with_the_documented_snippet(
-        firm_store: FirmStore, recorder: Recorder, receiver: Receiver,  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder, receiver: Receiver,
         worker: Any) -> None:
     hooks = WebhookStore(firm_store)
     _, secret = hooks.add(receiver.url, event_types=[], scope=FIRM, after=0)
@@ -100,7 +94,7 @@ def test_signatures_verify_with_the_documented_snippet(
 
 
 def test_a_failing_receiver_gets_everything_in_order_once_it_recovers(
-        firm_store: FirmStore, recorder: Recorder, receiver: Receiver,  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder, receiver: Receiver,
         worker: Any) -> None:
     hooks = WebhookStore(firm_store)
     endpoint, _ = hooks.add(receiver.url, event_types=[], scope=FIRM, after=0)
@@ -116,7 +110,7 @@ def test_a_failing_receiver_gets_everything_in_order_once_it_recovers(
 
 
 def test_a_slow_endpoint_does_not_hold_up_others(
-        firm_store: FirmStore, recorder: Recorder, receiver: Receiver,  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder, receiver: Receiver,
         worker: Any) -> None:
     slow = Receiver(delay=1.0)
     try:
@@ -134,7 +128,7 @@ def test_a_slow_endpoint_does_not_hold_up_others(
 
 
 def test_scope_types_disable_and_replay(
-        firm_store: FirmStore, recorder: Recorder, receiver: Receiver) -> None:  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder, receiver: Receiver) -> None:
     a, ma = recorder.client("A")
     b, mb = recorder.client("B")
     hooks = WebhookStore(firm_store)
@@ -183,7 +177,7 @@ WORKER = textwrap.dedent("""
 
 
 def test_killed_worker_restarts_at_least_once_and_in_order(
-        firm_store: FirmStore, recorder: Recorder) -> None:  # noqa: F811
+        firm_store: FirmStore, recorder: Recorder) -> None:
     slowish = Receiver(delay=0.01)
     try:
         WebhookStore(firm_store).ensure()

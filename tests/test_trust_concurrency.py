@@ -18,15 +18,9 @@ from ledger.domain.trust.errors import TrustOverdraftError
 from ledger.store.firm import FirmStore
 from projections.trust import reports as r
 from projections.trust.books import load_books
-from tests.billing_fixtures import (
-    ADMIN,
-    draft,
-    issue,
-    log,
-    service,  # noqa: F401 - fixture
-)
-from tests.test_commands_concurrency import run_together
-from tests.trust_fixtures import d, deposit, disburse, firm_with_trust, transfer
+from tests.support.billing import ADMIN, draft, issue, log
+from tests.support.threads import run_together
+from tests.support.trust import d, deposit, disburse, firm_with_trust, transfer
 
 THREADS = 6
 
@@ -48,7 +42,7 @@ def _balance(store: FirmStore, f: dict[str, Any]) -> int:
 
 
 def test_two_disbursements_that_together_overdraw_one_is_refused(
-        service: BillingService, firm_store: FirmStore,  # noqa: F811
+        service: BillingService, firm_store: FirmStore,
         racers: list[BillingService]) -> None:
     f = firm_with_trust(service)
     deposit(service, f["account"], f["acme"], f["a1"], 100_000, d(3, 4), "DEP-1")
@@ -67,7 +61,7 @@ def test_two_disbursements_that_together_overdraw_one_is_refused(
 
 
 def test_many_racing_outflows_take_at_most_the_balance(
-        service: BillingService, firm_store: FirmStore,  # noqa: F811
+        service: BillingService, firm_store: FirmStore,
         racers: list[BillingService]) -> None:
     f = firm_with_trust(service)
     deposit(service, f["account"], f["acme"], f["a1"], 100_000, d(3, 4), "DEP-1")

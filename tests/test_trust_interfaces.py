@@ -14,9 +14,8 @@ import ledger.cli.trust_reports
 from commands.service import BillingService
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
-from tests.billing_fixtures import service  # noqa: F401 - fixture
-from tests.test_api_fixtures import Api, api, grant, seed  # noqa: F401 - fixtures
-from tests.trust_fixtures import firm_with_trust
+from tests.support.api import Api, grant, seed
+from tests.support.trust import firm_with_trust
 
 STATEMENT = """date,description,amount_minor,reference
 2024-03-04,Deposit,250000,DEP-1
@@ -25,7 +24,7 @@ STATEMENT = """date,description,amount_minor,reference
 """
 
 
-def test_trust_verbs(service: BillingService, firm_store: FirmStore,  # noqa: F811
+def test_trust_verbs(service: BillingService, firm_store: FirmStore,
                      capsys: pytest.CaptureFixture[str], tmp_path: Path,
                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ledger.cli.trust, "open_store", lambda *a, **k: firm_store)
@@ -77,7 +76,7 @@ def test_trust_verbs(service: BillingService, firm_store: FirmStore,  # noqa: F8
     assert trial["difference_minor"] == 0
 
 
-def test_trust_routes(api: Api) -> None:  # noqa: F811
+def test_trust_routes(api: Api) -> None:
     seed(api)
     c1, m1, c2 = api.ids["c1"], api.ids["m1"], api.ids["c2"]
     api.key("clerk", "billing_clerk")

@@ -24,13 +24,8 @@ from commands.trust import models as t
 from ledger.errors import LedgerError
 from projections.trust import reports as r
 from projections.trust.books import load_books
-from tests.billing_fixtures import (
-    ADMIN,
-    key,
-    service,  # noqa: F401 - fixture
-    set_up_firm,
-)
-from tests.trust_fixtures import (
+from tests.support.billing import ADMIN, key, set_up_firm
+from tests.support.trust import (
     bank_charge,
     d,
     deposit,
@@ -117,7 +112,7 @@ class Run:
        cleared=st.lists(st.booleans(), min_size=40, max_size=40),
        stray=st.sampled_from([0, 0, 0, 700, -300]))
 def test_balances_never_negative_and_differences_always_shown(
-        service: BillingService, operations: list[Any], cleared: list[bool],  # noqa: F811
+        service: BillingService, operations: list[Any], cleared: list[bool],
         stray: int) -> None:
     if not getattr(service, "_trust_firm_ready", False):
         set_up_firm(service)

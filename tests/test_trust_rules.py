@@ -16,15 +16,8 @@ from commands.trust import models as t
 from ledger.domain import errors as e
 from ledger.domain.trust import errors as te
 from ledger.errors import LedgerError
-from tests.billing_fixtures import (
-    ADMIN,
-    draft,
-    issue,
-    key,
-    log,
-    service,  # noqa: F401 - fixture
-)
-from tests.trust_fixtures import (
+from tests.support.billing import ADMIN, draft, issue, key, log
+from tests.support.trust import (
     bank_charge,
     d,
     deposit,
@@ -40,7 +33,7 @@ CLERK = Principal(id="clerk@firm", roles=frozenset({"billing_clerk"}))
 
 
 @pytest.fixture
-def f(service: BillingService) -> Iterator[dict[str, Any]]:  # noqa: F811
+def f(service: BillingService) -> Iterator[dict[str, Any]]:
     books = firm_with_trust(service)
     deposit(service, books["account"], books["acme"], books["a1"], 100_000, d(3, 4), "DEP-1")
     yield books

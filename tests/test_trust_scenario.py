@@ -37,17 +37,8 @@ from ledger.domain.trust.errors import TrustPeriodClosedError
 from ledger.store.firm import FirmStore
 from projections.trust import reports as r
 from projections.trust.books import load_books
-from tests.billing_fixtures import (
-    ADMIN,
-    draft,
-    issue,
-    key,
-    log,
-    service,  # noqa: F401 - fixture
-    set_up_firm,
-    timekeeper,
-)
-from tests.trust_fixtures import (
+from tests.support.billing import ADMIN, draft, issue, key, log, set_up_firm, timekeeper
+from tests.support.trust import (
     bank_charge,
     d,
     deposit,
@@ -145,7 +136,7 @@ def check_march(rec: dict[str, Any]) -> None:
     assert rec["unrecorded_bank_items"] == []
 
 
-def test_a_month_of_trust_activity(service: BillingService,  # noqa: F811
+def test_a_month_of_trust_activity(service: BillingService,
                                    firm_store: FirmStore) -> None:
     f = record_march(service)
     books = load_books(firm_store)
@@ -200,7 +191,7 @@ def test_a_month_of_trust_activity(service: BillingService,  # noqa: F811
 
 
 def test_march_reconciliation_rerun_after_april_gives_march(
-        service: BillingService, firm_store: FirmStore) -> None:  # noqa: F811
+        service: BillingService, firm_store: FirmStore) -> None:
     f = record_march(service)
     signed = service.complete_trust_reconciliation(ADMIN, t.CompleteTrustReconciliation(
         idempotency_key=key(), account_id=f["acc"], period_end=d(3, 31), signed_on=d(4, 5)))

@@ -6,10 +6,10 @@ import uuid
 
 import pytest
 
-from ledger.store.chain import ChainHasher, genesis_hash, to_micros
+from ledger.store.chain import genesis_hash
 from ledger.store.firm import FirmStore
 from ledger.verify import KnownHead, verify_chain
-from tests.chain_helpers import OTHER_TOPIC, append, superuser_sql
+from tests.chain_helpers import OTHER_TOPIC, append, rehash, superuser_sql
 
 N = 10
 
@@ -25,27 +25,6 @@ def damage_of(store: FirmStore, known: KnownHead | None = None) -> tuple[int, st
     report = verify_chain(store.location, store.schema, known_head=known)
     assert report.damage is not None, "damage went undetected"
     return report.damage.position, report.damage.kind
-
-
-def rehash(store: FirmStore, position: int, *, all_after: bool = False) -> None:
-    """What an attacker who knows the layout does: recompute hashes from a position on."""
-    with store.location.connect() as conn:
-        rows = conn.execute(
-            f'SELECT notification_id, originator_id, originator_version, topic, state,'
-            f' recorded_at, prev_hash FROM "{store.schema}".events'
-            f' WHERE notification_id >= %s ORDER BY notification_id', (position,)).fetchall()
-    hasher = ChainHasher(uuid.UUID(store.head().ledger_id))
-    prev = None
-    for pos, oid, version, topic, state, at, prev_hash in rows:
-        prev = bytes(prev_hash) if prev is None else prev
-        digest = hasher.event_hash(position=pos, prev_hash=prev, originator_id=oid,
-                                   originator_version=version, topic=topic, state=bytes(state),
-                                   recorded_at_micros=to_micros(at))
-        superuser_sql(store, "UPDATE EV SET prev_hash = %s, hash = %s WHERE notification_id = %s",
-                      (prev, digest, pos))
-        prev = digest
-        if not all_after:
-            return
 
 
 def test_clean_chain_reports_count_and_head(chain: FirmStore) -> None:

@@ -7,7 +7,8 @@
     ledger report aging [--on DATE] | wip [--client ID] | invoices [--client ID] [--on DATE]
     ledger report writeoffs [--period FROM..TO] | access [--on DATE] [--client ID]
     ledger report verification                      (each with --as-of T and --json)
-    ledger export ledes INVOICE [--out FILE] [--law-firm-id TAXID] [--as-of T]
+    ledger export ledes INVOICE | --client ID --period FROM..TO
+                       [--out FILE] [--law-firm-id TAXID] [--as-of T] [--truncate]
     ledger invoices list [--client ID] [--as-of T] [--json]   (and ``show`` if absent)
 
 ``--as-of`` is an ISO 8601 moment (``2026-04-15T00:00Z``; no offset means UTC):
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -230,9 +232,23 @@ def cmd_ledes(args: argparse.Namespace, settings: Settings) -> int:
     if not law_firm_id:
         raise LedgerError("LEDES needs the firm's tax id: --law-firm-id or LEDGER_LAW_FIRM_ID",
                           field="law_firm_id")
+    if (args.invoice is None) == (args.client is None):
+        raise LedgerError("give an INVOICE, or --client with --period (not both)",
+                          field="invoice")
+    if args.client is not None and args.period is None:
+        raise LedgerError("--client needs --period FROM..TO (invoice issue dates)",
+                          field="period")
     store = _store(args, settings)
-    invoice_id = _invoice_id(store, args.invoice)
-    text = query.ledes_export(store, invoice_id, law_firm_id, _as_of(args))
+    if args.client is not None:
+        ledes = query.ledes_client_file(store, parse_id(args.client, "client"),
+                                        parse_period(args.period), law_firm_id, _as_of(args),
+                                        truncate=args.truncate)
+    else:
+        ledes = query.ledes_file(store, _invoice_id(store, args.invoice), law_firm_id,
+                                 _as_of(args), truncate=args.truncate)
+    for cut in ledes.truncations:
+        print(f"truncated: {cut}", file=sys.stderr)
+    text = ledes.text
     if args.out:
         Path(args.out).write_text(text, encoding="ascii")
         print(f"wrote {args.out}")
@@ -299,12 +315,19 @@ def register(verbs: Verbs) -> None:
             cmd_verification)
 
     export = verbs.group("export")
-    ledes = export.add_parser("ledes", help="LEDES 1998B file of an issued invoice")
-    ledes.add_argument("invoice", metavar="INVOICE", help="invoice id or number")
+    ledes = export.add_parser("ledes", help="LEDES 1998B file of an issued invoice, or of a "
+                                             "client's invoices in a period")
+    ledes.add_argument("invoice", metavar="INVOICE", nargs="?", help="invoice id or number")
+    ledes.add_argument("--client", metavar="ID",
+                       help="instead of INVOICE: every issued invoice of this client ...")
+    ledes.add_argument("--period", metavar="FROM..TO", help="... issued in this period")
     ledes.add_argument("--out", metavar="FILE")
     ledes.add_argument("--law-firm-id", metavar="TAXID",
                        help="the firm's US federal tax id (default LEDGER_LAW_FIRM_ID)")
     ledes.add_argument("--as-of", metavar="MOMENT")
+    ledes.add_argument("--truncate", action="store_true",
+                       help="cut fields over the standard's limits (each cut is reported on "
+                       "stderr) instead of refusing the export")
     ledes.set_defaults(handler=cmd_ledes)
 
     invoices = verbs.group("invoices")

@@ -7,8 +7,12 @@ hour; percentages are basis points (1/100 of a percent).
 Rounding happens in exactly two documented places, both *half-up* on
 non-negative integers and both applied once, to one line:
 
-* a time line's amount: ``minutes × rate_per_hour / 60`` →
-  ``(minutes × rate + 30) // 60``  (e.g. 7 min at 100.00/h = 11.666… → 11.67);
+* a time line's amount: its hours, stated to four decimals (what an invoice and a
+  LEDES file show), times the hourly rate: ``hours = (minutes × 10 000 + 30) // 60``
+  ten-thousandths, ``amount = (hours × rate + 5 000) // 10 000`` (7 min at 100.00/h
+  = 0.1167 h → 11.67). When the minutes are a multiple of 3 the hours are exact and
+  this is ``minutes × rate / 60`` rounded once; otherwise the hours are rounded
+  first, so that a line's hours × rate always gives its amount to the cent;
 * a contingency fee: ``recovery × basis_points / 10 000`` →
   ``(recovery × bp + 5 000) // 10 000``.
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 from typing import Final
 
 MINUTES_PER_HOUR: Final = 60
+HOUR_SCALE: Final = 10_000  # hours are stated to four decimals (LEDES's precision)
 MINUTES_PER_DAY: Final = 24 * 60
 BASIS_POINTS: Final = 10_000
 DEFAULT_INCREMENT_MINUTES: Final = 6
@@ -45,10 +50,20 @@ def round_up_to_increment(minutes: int, increment: int) -> int:
     return -(-minutes // increment) * increment
 
 
+def billed_hours(minutes: int) -> int:
+    """Minutes as hours in ten-thousandths (four decimals), rounded half-up."""
+    assert minutes >= 0
+    return (minutes * HOUR_SCALE + MINUTES_PER_HOUR // 2) // MINUTES_PER_HOUR
+
+
 def time_amount(minutes: int, rate_per_hour: int) -> int:
-    """A time line's amount in minor units, rounded half-up once (see module doc)."""
+    """A time line's amount in minor units: its stated hours × the rate, half-up.
+
+    Why the hours first: an e-billing system checks ``hours × rate = amount`` on
+    the hours as written (four decimals), so the amount is computed from them.
+    """
     assert minutes >= 0 and rate_per_hour >= 0
-    return (minutes * rate_per_hour + MINUTES_PER_HOUR // 2) // MINUTES_PER_HOUR
+    return (billed_hours(minutes) * rate_per_hour + HOUR_SCALE // 2) // HOUR_SCALE
 
 
 def percentage_of(amount: int, basis_points: int) -> int:

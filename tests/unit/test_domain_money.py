@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.domain.money import (
+    billed_hours,
     format_money,
     percentage_of,
     round_up_to_increment,
@@ -53,9 +54,20 @@ def test_format_money_uses_the_currency_exponent() -> None:
     assert format_money(-5, "KWD") == "KWD -0.005"
 
 
-@given(st.integers(0, 24 * 60), st.integers(0, 10**7))
-def test_time_amount_matches_exact_half_up(minutes: int, rate: int) -> None:
+@given(st.integers(0, 24 * 60 // 3), st.integers(0, 10**7))
+def test_time_amount_matches_exact_half_up(thirds: int, rate: int) -> None:
+    # Multiples of 3 minutes are exact in four-decimal hours: one rounding only.
+    minutes = 3 * thirds
     assert time_amount(minutes, rate) == exact_half_up(Fraction(minutes * rate, 60))
+
+
+@given(st.integers(0, 24 * 60), st.integers(0, 10**7))
+def test_time_amount_is_the_stated_hours_times_the_rate(minutes: int, rate: int) -> None:
+    hours = billed_hours(minutes)
+    assert hours == exact_half_up(Fraction(minutes * 10_000, 60))
+    assert time_amount(minutes, rate) == exact_half_up(Fraction(hours * rate, 10_000))
+    assert abs(Fraction(time_amount(minutes, rate)) - Fraction(minutes * rate, 60)) <= (
+        Fraction(1, 2) + Fraction(rate, 30_000))
 
 
 @given(st.integers(0, 10**12), st.integers(0, 10_000))

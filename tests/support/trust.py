@@ -9,7 +9,7 @@ from uuid import UUID
 from commands import models as m
 from commands.service import BillingService
 from commands.trust import models as t
-from tests.billing_fixtures import ADMIN, key, set_up_firm, timekeeper
+from tests.support.billing import ADMIN, key, set_up_firm, timekeeper
 
 
 def d(month: int, day: int) -> date:

@@ -6,20 +6,13 @@ anywhere (event table, logs, error messages) means it leaked.
 
 from __future__ import annotations
 
-import base64
-import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
-import pytest
-
 from commands import models as m
 from commands.service import BillingService
-from ledger.crypto import close_engines
-from ledger.store.firm import FirmStore
-from tests.billing_fixtures import ADMIN, key, set_up_firm, timekeeper
+from tests.support.billing import ADMIN, key
 
 
 @dataclass
@@ -65,25 +58,3 @@ def record_client(svc: BillingService, tag: str) -> ClientBook:
         method="wire", reference="WIRE-7", received_on=date(2024, 2, 5),
         allocations=(m.Allocation(invoice_id=invoice_id, amount_minor=10_000),)))
     return ClientBook(client_id, matter_id, invoice_id, entry_id, s)
-
-
-@pytest.fixture(name="kek")
-def kek_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh key-encryption key in ``LEDGER_KEK`` (base64), engines reset around it."""
-    value = base64.b64encode(secrets.token_bytes(32)).decode()
-    monkeypatch.setenv("LEDGER_KEK", value)
-    close_engines()
-    yield value
-    close_engines()
-
-
-@pytest.fixture(name="books")
-def books_fixture(firm_store: FirmStore, kek: str) -> Iterator[tuple[BillingService, ClientBook,
-                                                              ClientBook]]:
-    svc = BillingService(firm_store)
-    try:
-        set_up_firm(svc)
-        timekeeper(svc, "PA", 30_000, "PARTNR")
-        yield svc, record_client(svc, "Alpha"), record_client(svc, "Beta")
-    finally:
-        svc.close()

@@ -1,19 +1,15 @@
-"""Fixtures and helpers shared by the billing tests (a real firm ledger each)."""
+"""Helpers shared by the billing tests: record a firm's actions through ``BillingService``."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 from uuid import UUID
 
-import pytest
-
 from commands import models as m
 from commands.auth import Principal
 from commands.service import BillingService
-from ledger.store.firm import FirmStore
 
 ADMIN = Principal(id="admin@firm", roles=frozenset({"firm_admin"}))
 _keys = itertools.count(1)
@@ -22,15 +18,6 @@ _keys = itertools.count(1)
 def key() -> str:
     """A fresh idempotency key."""
     return f"test-key-{next(_keys):08d}"
-
-
-@pytest.fixture
-def service(firm_store: FirmStore) -> Iterator[BillingService]:
-    svc = BillingService(firm_store)
-    try:
-        yield svc
-    finally:
-        svc.close()
 
 
 def set_up_firm(svc: BillingService, *, currency: str = "USD") -> None:

