@@ -33,6 +33,7 @@ from ledger.cli.output import emit, open_store
 from ledger.cli.verbs import Verbs
 from ledger.errors import LedgerError
 from ledger.settings import Settings
+from ledger.store.firm import FirmStore
 from projections import reports
 from projections.query import open_books, statement_report
 
@@ -96,12 +97,19 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
+def _firm_store(service: BillingService) -> FirmStore:
+    """The service's PostgreSQL store, where the read model lives (never a memory store here)."""
+    store = service.store
+    assert isinstance(store, FirmStore), "the command line runs on a firm's PostgreSQL store"
+    return store
+
+
 def _show_balance(args: argparse.Namespace, settings: Settings) -> int:
     """The client's figures from the read model, as ``GET /v1/clients/{id}/balance``."""
     with _service(args, settings) as service:
         who, client_id = principal_from(args), parse_id(args.client, "client")
         service.require_read(who, client_id)
-        body = statement_report(service.store, client_id, date(1900, 1, 1), _today())
+        body = statement_report(_firm_store(service), client_id, date(1900, 1, 1), _today())
     aging = body["aging"]
     data = {"client_id": args.client, "open_balance_minor": aging["total_open_minor"],
             "unapplied_credit_minor": aging["unapplied_credit_minor"]}
@@ -118,7 +126,7 @@ def _show_invoice(args: argparse.Namespace, settings: Settings) -> int:
     with _service(args, settings) as service:
         invoice_id = parse_id(args.invoice, "invoice")
         invoice = service.invoice(principal_from(args), invoice_id)  # exists, may be read
-        with open_books(service.store, ["directory", "balances"], None,
+        with open_books(_firm_store(service), ["directory", "balances"], None,
                         invoice.client_id) as books:
             rows = reports.invoice_balances(books.reader, _today(), invoice.client_id)
     row = next(r for r in rows if r["invoice_id"] == str(invoice_id))
