@@ -9,7 +9,6 @@ Firm-level actions (set-up, timekeepers, onboarding, access) are admin-only.
 
 from __future__ import annotations
 
-from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,9 +17,9 @@ from commands.errors import AccessDeniedError
 from ledger.domain import policy
 from ledger.domain.access import AccessList
 from ledger.domain.errors import NotFoundError
-from ledger.domain.policy import ADMIN
+from ledger.domain.roles import ADMIN, Role
 
-RoleName = Literal["firm_admin", "billing_clerk", "timekeeper", "auditor", "client"]
+RoleName = Role  # the name the API keys and older callers import
 
 
 class Principal(BaseModel):
@@ -31,7 +30,7 @@ class Principal(BaseModel):
 
     @property
     def is_firm_admin(self) -> bool:
-        return "firm_admin" in self.roles
+        return ADMIN in self.roles
 
 
 def require_admin(principal: Principal, action: str) -> None:

@@ -15,8 +15,9 @@ from commands.auth import Principal
 from commands.service import BillingService, CommandResult
 from ledger.domain.ids import firm_id
 from ledger.domain.money import format_money
+from ledger.domain.roles import ADMIN, CLERK
 
-DEMO_ADMIN = Principal(id="demo-admin", roles=frozenset({"firm_admin"}))
+DEMO_ADMIN = Principal(id="demo-admin", roles=frozenset({ADMIN}))
 
 
 def record_demo_scenario(service: BillingService) -> list[str]:
@@ -117,7 +118,7 @@ def record_demo_scenario(service: BillingService) -> list[str]:
         currency="USD", method="trust", reference="IOLTA 1", received_on=date(2024, 3, 25),
         allocations=[{"invoice_id": fb_feb, "amount_minor": 5_000_000}])
     grant = run("grant_access", m.GrantAccess, principal_id="clerk", scope="client",
-                scope_id=nw, role="billing_clerk", reason="collections",
+                scope_id=nw, role=CLERK, reason="collections",
                 granted_on=date(2024, 3, 1))
     run("revoke_access", m.RevokeAccess, principal_id="clerk",
         grant_id=grant["grant_id"], reason="reassigned", revoked_on=date(2024, 3, 31))

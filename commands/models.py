@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from commands.errors import InvalidCommandError
 from ledger.domain.money import MINUTES_PER_DAY
+from ledger.domain.roles import GrantedRole
 
 MAX_MINOR = 10**13  # 100 billion in a two-decimal currency: larger is a typing error
 
@@ -261,7 +262,7 @@ class GrantAccess(Command):
     principal_id: PrincipalId
     scope: Literal["client", "matter"]
     scope_id: UUID
-    role: Literal["billing_clerk", "timekeeper", "auditor", "client"]
+    role: GrantedRole
     reason: Reason
     expires_on: date | None = None
     granted_on: date = Field(default_factory=date.today)

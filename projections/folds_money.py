@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from ledger.domain.invoice import open_balance
 from projections import events as ev
 from projections.model import ReadModel, table
 from projections.rows import Row, Rows
@@ -39,10 +40,8 @@ LINES = table(
 
 
 def _open(row: Row) -> int:
-    if row["status"] != "issued":
-        return 0
-    return int(row["total_minor"] - row["paid_minor"] - row["credited_minor"]
-               - row["written_off_minor"])
+    return open_balance(row["status"], int(row["total_minor"]), int(row["paid_minor"]),
+                        int(row["credited_minor"]), int(row["written_off_minor"]))
 
 
 def _save_invoice(rows: Rows, row: Row) -> None:

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from ledger.domain.errors import ClientNotFoundError
 from ledger.domain.money import time_amount
+from ledger.domain.rates import billing_rate
 from projections.rows import Reader, Row
 
 BUCKETS = ("current_minor", "days_1_30_minor", "days_31_60_minor", "days_61_90_minor",
@@ -151,11 +152,10 @@ def ar_aging(reader: Reader, on: date) -> dict[str, Any]:
 
 def _rate(reader_rates: dict[tuple[Any, str], list[tuple[date, int]]], defaults: dict[str, int],
           firm_currency: str | None, entry: Row, currency: str) -> int | None:
-    found = [r for r in reader_rates.get((entry["matter_id"], entry["timekeeper_id"]), [])
-             if r[0] <= entry["work_on"]]
-    if found:
-        return max(found)[1]
-    return defaults.get(entry["timekeeper_id"]) if currency == firm_currency else None
+    """The entry's rate by the domain's one rule, from the read model's copy of the facts."""
+    return billing_rate(reader_rates.get((entry["matter_id"], entry["timekeeper_id"]), ()),
+                        entry["work_on"], matter_currency=currency, firm_currency=firm_currency,
+                        default_rate=lambda: defaults.get(entry["timekeeper_id"]))
 
 
 def wip(reader: Reader, client_id: UUID | None = None) -> dict[str, Any]:

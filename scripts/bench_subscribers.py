@@ -36,6 +36,7 @@ from ledger.api import ApiConfig, create_app
 from ledger.api.keys import KeyStore
 from ledger.database import DatabaseLocation, start_embedded, stop_embedded
 from ledger.domain.command_record import CommandRecord
+from ledger.domain.roles import ADMIN
 from ledger.store.firm import FirmStore
 from ledger.subscribers import feed
 from ledger.subscribers.delivery import DeliveryWorker
@@ -107,7 +108,7 @@ def latency(store: FirmStore, rate: int, seconds: float) -> None:
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.02)
-    token, _ = KeyStore(store).create("bench-admin", "firm_admin", created_by="bench")
+    token, _ = KeyStore(store).create("bench-admin", ADMIN, created_by="bench")
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     # The receiver is on loopback, which webhooks refuse unless allowed.

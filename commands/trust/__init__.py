@@ -1,1 +1,1 @@
-"""Trust (IOLTA) commands: their models, their handlers and the service methods."""
+"""Trust (IOLTA) commands: their models, their handlers and their registry rows."""

@@ -163,23 +163,3 @@ class CompleteTrustReconciliation(Command):
     account_id: UUID
     period_end: date
     signed_on: date
-
-
-TRUST_COMMANDS: dict[str, type[Command]] = {
-    "open_trust_account": OpenTrustAccount,
-    "record_trust_deposit": RecordTrustDeposit,
-    "reverse_trust_deposit": ReverseTrustDeposit,
-    "record_trust_disbursement": RecordTrustDisbursement,
-    "transfer_trust_to_operating": TransferTrustToOperating,
-    "transfer_trust_between_matters": TransferTrustBetweenMatters,
-    "request_trust_replenishment": RequestTrustReplenishment,
-    "dispute_trust_funds": DisputeTrustFunds,
-    "resolve_trust_dispute": ResolveTrustDispute,
-    "deposit_firm_funds": DepositFirmFunds,
-    "record_bank_charge": RecordBankCharge,
-    "import_bank_statement": ImportBankStatement,
-    "complete_trust_reconciliation": CompleteTrustReconciliation,
-}
-"""Service method name → command model, for the command line and the HTTP routes."""
-
-

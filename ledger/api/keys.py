@@ -43,11 +43,11 @@ from psycopg.sql import SQL, Identifier
 
 from commands.auth import Principal, RoleName
 from ledger.api.problems import KeyExpiredError
+from ledger.domain.roles import ROLES, TK
 from ledger.errors import LedgerError
 from ledger.store.firm import FirmStore
 
 TOKEN_PREFIX = "llk_"  # noqa: S105 - a prefix that makes leaked keys greppable
-ROLES: tuple[RoleName, ...] = ("firm_admin", "billing_clerk", "timekeeper", "auditor", "client")
 
 
 USE_MARK_SECONDS = 60.0
@@ -240,7 +240,7 @@ class KeyStore:
         self._mark_used(key.key_id)
         principal = Principal(id=key.principal_id, roles=frozenset({key.role}))
         return Caller(key.key_id, principal, key.role, key.timekeeper_id or (
-            key.principal_id if key.role == "timekeeper" else None))
+            key.principal_id if key.role == TK else None))
 
     def _mark_used(self, key_id: UUID) -> None:
         """Record the key's use for this minute, at most once a minute per process."""

@@ -30,16 +30,25 @@ from ledger.api.state import ApiState
 from ledger.domain import policy
 from ledger.domain.access import AccessList
 from ledger.domain.errors import NotFoundError
-from ledger.domain.policy import ROUTE_ROLES, Scope
+from ledger.domain.policy import Scope
+from ledger.domain.roles import (  # role names and sets live in one module, re-exported here
+    ADMIN,
+    ADMIN_ONLY,
+    AUDIT,
+    AUDITOR,
+    BILLING,
+    CLERK,
+    CLIENT,
+    ME,
+    MONEY_READ,
+    STAFF_READ,
+    TIME,
+    TK,
+)
 
-ADMIN, CLERK, TK, AUDITOR, CLIENT = policy.ROLES
-STAFF_READ = ROUTE_ROLES["staff_read"]
-MONEY_READ = ROUTE_ROLES["money_read"]
-BILLING = ROUTE_ROLES["billing"]
-TIME = ROUTE_ROLES["time"]
-AUDIT = ROUTE_ROLES["audit"]
-ADMIN_ONLY = ROUTE_ROLES["admin"]
-ME = ROUTE_ROLES["me"]
+__all__ = ["ADMIN", "ADMIN_ONLY", "AUDIT", "AUDITOR", "BILLING", "CLERK", "CLIENT", "ME",
+           "MONEY_READ", "STAFF_READ", "TIME", "TK", "Gate", "allow", "authenticate",
+           "gate_for", "state_of"]
 
 
 def state_of(request: Request) -> ApiState:

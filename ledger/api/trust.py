@@ -1,11 +1,10 @@
 """Trust accounting over HTTP: every trust command as an idempotent POST, and the
 trust reports as GET (each with ``as_of``).
 
-Commands reuse the command routes' machinery (``Idempotency-Key`` header, body
-generated from the command model, path ids merged in, grants checked by the
-command). Roles: client-money commands are for firm admins and billing clerks
-(the command then needs a ``collect`` grant on the client or matter); the
-account, firm funds, bank charges, statements and signing are firm-admin only.
+Commands are the registry's rows tagged ``trust`` (``commands.trust.registry``
+says who may call each), built by the command routes' machinery
+(``Idempotency-Key`` header, body generated from the command model, path ids
+merged in, grants checked by the command).
 
 Reads: the client ledgers and evergreen status list only the clients the
 caller's grants reach. Account-wide reports (journals, trial balance, three-way
@@ -22,57 +21,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from commands.trust import models as t
 from ledger.api.http import Day, record_reads, respond
-from ledger.api.routes_commands import CommandAccepted, CommandRoute, make_endpoint
+from ledger.api.routes_commands import command_router
 from ledger.api.routes_queries import AsOf, On, utc
-from ledger.api.security import (
-    ADMIN,
-    ADMIN_ONLY,
-    AUDITOR,
-    BILLING,
-    MONEY_READ,
-    Gate,
-    gate_for,
-    state_of,
-)
+from ledger.api.security import Gate, gate_for, state_of
 from ledger.domain.policy import AccessDeniedError
+from ledger.domain.roles import ADMIN, AUDITOR, MONEY_READ
 from projections.trust import reports as r
 from projections.trust.books import TrustBooks, load_books
 
 A = "/v1/trust/accounts/{account_id}"
-TRUST_ROUTES: list[CommandRoute] = [
-    CommandRoute("/v1/trust/accounts", "open_trust_account", t.OpenTrustAccount, ADMIN_ONLY,
-                 "Open a trust (IOLTA) bank account"),
-    CommandRoute(f"{A}/deposits", "record_trust_deposit", t.RecordTrustDeposit, BILLING,
-                 "Record money received in trust for a client's matter"),
-    CommandRoute(f"{A}/deposits/{{deposit_id}}/reversal", "reverse_trust_deposit",
-                 t.ReverseTrustDeposit, BILLING, "Reverse a deposit returned unpaid"),
-    CommandRoute(f"{A}/disbursements", "record_trust_disbursement",
-                 t.RecordTrustDisbursement, BILLING, "Pay out of trust for a client"),
-    CommandRoute(f"{A}/transfers-to-operating", "transfer_trust_to_operating",
-                 t.TransferTrustToOperating, BILLING,
-                 "Move earned money to operating (against an invoice or an earned flat fee)"),
-    CommandRoute(f"{A}/matter-transfers", "transfer_trust_between_matters",
-                 t.TransferTrustBetweenMatters, BILLING,
-                 "Move client money between matters, with the client's consent"),
-    CommandRoute(f"{A}/replenishment-requests", "request_trust_replenishment",
-                 t.RequestTrustReplenishment, BILLING, "Ask to refill an evergreen retainer"),
-    CommandRoute(f"{A}/disputes", "dispute_trust_funds", t.DisputeTrustFunds, BILLING,
-                 "Hold disputed money in trust"),
-    CommandRoute(f"{A}/disputes/{{dispute_id}}/resolve", "resolve_trust_dispute",
-                 t.ResolveTrustDispute, BILLING, "Release a dispute hold"),
-    CommandRoute(f"{A}/firm-funds", "deposit_firm_funds", t.DepositFirmFunds, ADMIN_ONLY,
-                 "Put firm money in trust to cover bank charges"),
-    CommandRoute(f"{A}/bank-charges", "record_bank_charge", t.RecordBankCharge, ADMIN_ONLY,
-                 "Record a bank fee (firm ledger)"),
-    CommandRoute(f"{A}/statements", "import_bank_statement", t.ImportBankStatement,
-                 ADMIN_ONLY, "Import a bank statement (JSON lines or CSV text)"),
-    CommandRoute(f"{A}/reconciliations", "complete_trust_reconciliation",
-                 t.CompleteTrustReconciliation, ADMIN_ONLY,
-                 "Sign the balanced three-way reconciliation of a month end"),
-]
-
 Readers = Annotated[Gate, Depends(gate_for(MONEY_READ))]
 Accountants = Annotated[Gate, Depends(gate_for(frozenset({ADMIN, AUDITOR})))]
 Start = Annotated[Day, Query(description="first business date of the period")]
@@ -161,15 +119,6 @@ def reads_router() -> APIRouter:
 def router() -> APIRouter:
     """Trust commands and reads, for ``app.include_router`` (one line in the app factory)."""
     out = APIRouter()
-    commands = APIRouter(tags=["trust"])
-    for spec in TRUST_ROUTES:
-        roles = ", ".join(sorted(spec.roles))
-        commands.add_api_route(spec.path, make_endpoint(spec), methods=["POST"],
-                               status_code=201, response_model=CommandAccepted,
-                               summary=spec.summary,
-                               description=f"Roles: {roles}. Grants are checked by the "
-                               "command.", responses={409: {"description": "idempotency "
-                                                            "conflict"}})
-    out.include_router(commands)
+    out.include_router(command_router("trust"))
     out.include_router(reads_router())
     return out

@@ -21,6 +21,7 @@ from uuid import UUID
 from ledger.cli.output import emit, open_store
 from ledger.cli.reports import parse_id, parse_moment
 from ledger.cli.verbs import Verbs
+from ledger.domain.roles import ROLES
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 
@@ -234,8 +235,7 @@ def register(verbs: Verbs) -> None:
     keys = verbs.group("keys")
     create = keys.add_parser("create", help="create a key; its token is shown once")
     create.add_argument("--principal", required=True)
-    create.add_argument("--role", required=True, choices=["firm_admin", "billing_clerk",
-                                                          "timekeeper", "auditor", "client"])
+    create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--timekeeper", help="timekeeper id a timekeeper key logs time as "
                         "(default: the principal id)")
     create.add_argument("--expires-in", metavar="LIFETIME",

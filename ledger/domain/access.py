@@ -18,16 +18,16 @@ from eventsourcing.domain import Aggregate
 from ledger.domain import ids
 from ledger.domain.errors import GrantNotFoundError
 from ledger.domain.events import LedgerCreated, LedgerEvent
+from ledger.domain.roles import AUDITOR, CLERK, CLIENT, TK, Role
 
-Role = Literal["firm_admin", "billing_clerk", "timekeeper", "auditor", "client"]
 ScopeKind = Literal["client", "matter"]
 Action = Literal["read", "log_work", "manage_matter", "bill", "collect"]
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "billing_clerk": frozenset({"read", "log_work", "manage_matter", "bill", "collect"}),
-    "timekeeper": frozenset({"read", "log_work"}),
-    "auditor": frozenset({"read"}),
-    "client": frozenset({"read"}),
+    CLERK: frozenset({"read", "log_work", "manage_matter", "bill", "collect"}),
+    TK: frozenset({"read", "log_work"}),
+    AUDITOR: frozenset({"read"}),
+    CLIENT: frozenset({"read"}),
 }
 
 

@@ -35,6 +35,7 @@ from ledger.domain.events import InvoiceLine, LedgerCreated, LedgerEvent
 from ledger.domain.firm import Firm
 from ledger.domain.matter import Matter
 from ledger.domain.money import percentage_of, time_amount
+from ledger.domain.rates import billing_rate
 
 InvoiceStatus = Literal["draft", "issued", "voided"]
 
@@ -136,10 +137,23 @@ def draft_lines(matter: Matter, firm: Firm, start: date, end: date) -> tuple[Inv
     return tuple(InvoiceLine(line_no=n, **d) for n, d in enumerate(drafts, start=1))
 
 
+def open_balance(status: str, total_minor: int, paid_minor: int, credited_minor: int,
+                 written_off_minor: int) -> int:
+    """What is still owed on an invoice: only an issued one is owed at all.
+
+    The one formula: the aggregate checks settlements against it, and the read
+    model (``rm_invoices.open_minor``) stores it for every report and query.
+    """
+    if status != "issued":
+        return 0
+    return total_minor - paid_minor - credited_minor - written_off_minor
+
+
 def _rate(matter: Matter, firm: Firm, timekeeper_id: str, on: date) -> int:
-    rate = matter.rate_for(timekeeper_id, on)
-    if rate is None and matter.currency == firm.currency:
-        rate = firm.timekeeper(timekeeper_id).default_rate_minor_per_hour
+    rate = billing_rate(
+        matter.rates.get(timekeeper_id, ()), on, matter_currency=matter.currency,
+        firm_currency=firm.currency,
+        default_rate=lambda: firm.timekeeper(timekeeper_id).default_rate_minor_per_hour)
     if rate is None:
         raise RateNotSetError(
             "no rate for this timekeeper on the work date in the matter's currency",
@@ -183,9 +197,8 @@ class Invoice(Aggregate):
 
     @property
     def open_balance_minor(self) -> int:
-        if self.status != "issued":
-            return 0
-        return self.total_minor - self.paid_minor - self.credited_minor - self.written_off_minor
+        return open_balance(self.status, self.total_minor, self.paid_minor,
+                            self.credited_minor, self.written_off_minor)
 
     def _require(self, status: InvoiceStatus) -> None:
         if self.status != status:

@@ -34,6 +34,7 @@ from ledger.domain.errors import (
 )
 from ledger.domain.events import Arrangement, Instalment, InvoiceLine, LedgerCreated, LedgerEvent
 from ledger.domain.money import BASIS_POINTS, MINUTES_PER_DAY, round_up_to_increment
+from ledger.domain.rates import rate_in_effect
 
 
 class MatterOpened(LedgerCreated):
@@ -226,9 +227,8 @@ class Matter(Aggregate):
         return found
 
     def rate_for(self, timekeeper_id: str, on: date) -> int | None:
-        """The matter rate in effect on a date (the latest one set from on or before it)."""
-        rates = [r for r in self.rates.get(timekeeper_id, []) if r[0] <= on]
-        return max(rates)[1] if rates else None
+        """The matter rate in effect on a date (the rule: ``ledger.domain.rates``)."""
+        return rate_in_effect(self.rates.get(timekeeper_id, ()), on)
 
     # -- commands ------------------------------------------------------------
 

@@ -38,6 +38,20 @@ import msgspec
 
 from ledger.domain.access import ROLE_ACTIONS, AccessList
 from ledger.domain.errors import NotFoundError
+from ledger.domain.roles import (
+    ADMIN,
+    ADMIN_ONLY,
+    AUDIT,
+    AUDITOR,
+    BILLING,
+    CLERK,
+    CLIENT,
+    ME,
+    MONEY_READ,
+    STAFF_READ,
+    TIME,
+    TK,
+)
 from ledger.errors import LedgerError
 
 Form = Literal["full", "redacted", "withheld"]
@@ -45,9 +59,6 @@ FULL: Form = "full"
 REDACTED: Form = "redacted"
 WITHHELD: Form = "withheld"
 
-ADMIN, CLERK, TK, AUDITOR, CLIENT = (
-    "firm_admin", "billing_clerk", "timekeeper", "auditor", "client")
-ROLES = (ADMIN, CLERK, TK, AUDITOR, CLIENT)
 REDACTED_VALUE: dict[str, bool] = {"redacted": True}
 
 
@@ -77,13 +88,13 @@ def today() -> date:
 # ---------------------------------------------------------------- routes
 
 ROUTE_ROLES: dict[str, frozenset[str]] = {
-    "staff_read": frozenset({ADMIN, CLERK, TK, AUDITOR}),
-    "money_read": frozenset({ADMIN, CLERK, AUDITOR, CLIENT}),
-    "billing": frozenset({ADMIN, CLERK}),
-    "time": frozenset({ADMIN, CLERK, TK}),
-    "audit": frozenset({ADMIN, AUDITOR}),
-    "admin": frozenset({ADMIN}),
-    "me": frozenset(ROLES),
+    "staff_read": frozenset(STAFF_READ),
+    "money_read": frozenset(MONEY_READ),
+    "billing": frozenset(BILLING),
+    "time": frozenset(TIME),
+    "audit": frozenset(AUDIT),
+    "admin": frozenset(ADMIN_ONLY),
+    "me": frozenset(ME),
 }
 """Route groups and the key roles that may call them (before any grant is looked at)."""
 

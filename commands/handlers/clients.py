@@ -1,4 +1,5 @@
-"""Erasure of a client's confidential data (crypto-shredding).
+"""Handlers for clients: onboarding, and erasure of a client's confidential data
+(crypto-shredding).
 
 Order matters: the ``ClientDataErased`` event is recorded first (in the chain,
 with the reason and the legal basis for keeping the financial record), then
@@ -12,15 +13,26 @@ no record of why.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from uuid import uuid4
 
 from commands import models as m
 from commands.auth import Principal, require_admin
 from commands.decision import Decision
 from commands.ledger_app import Context
 from ledger.crypto.sealing import forget_client, sealing_for_store
+from ledger.domain.client import Client
 
 if TYPE_CHECKING:
     from commands.service import BillingService, CommandResult
+
+
+def onboard_client(ctx: Context, who: Principal, cmd: m.OnboardClient) -> Decision:
+    require_admin(who, "onboard clients")
+    ctx.firm()
+    client = Client.onboard(client_id=uuid4(), actor=who.id, effective_on=cmd.effective_on,
+                            name=cmd.name, billing_contact=cmd.billing_contact,
+                            currency=cmd.currency, payment_terms_days=cmd.payment_terms_days)
+    return Decision([client], {"client_id": str(client.id)})
 
 
 def erase_client_data(service: BillingService, who: Principal,

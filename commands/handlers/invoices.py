@@ -1,4 +1,4 @@
-"""Handlers for invoices, payments, write-offs and credit notes.
+"""Handlers for invoices: drafting, write-downs, issuing, voiding, write-offs, credit notes.
 
 Issuing saves four aggregates in one transaction: the invoice (``InvoiceIssued``),
 the invoice series (``InvoiceNumberAssigned``: gapless numbers), the matter
@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID, uuid4
 
-from eventsourcing.domain import Aggregate
-
 from commands import models as m
 from commands.auth import Principal, require_grant
 from commands.decision import Decision
@@ -21,7 +19,6 @@ from commands.ledger_app import Context
 from ledger.domain.client import Client
 from ledger.domain.errors import InvalidPeriodError
 from ledger.domain.invoice import Invoice, draft_lines
-from ledger.domain.payment import Payment
 from ledger.domain.policy import not_found
 
 
@@ -86,40 +83,6 @@ def void_invoice(ctx: Context, who: Principal, cmd: m.VoidInvoice) -> Decision:
     invoice = _invoice_for(ctx, who, cmd.invoice_id, "bill")
     invoice.void(actor=who.id, effective_on=cmd.voided_on, reason=cmd.reason)
     return Decision([invoice], {"invoice_id": str(invoice.id)})
-
-
-def _allocate(ctx: Context, who: Principal, payment: Payment,
-              allocations: tuple[m.Allocation, ...], on: date) -> list[Aggregate]:
-    invoices: dict[UUID, Invoice] = {}
-    for allocation in allocations:
-        invoice = invoices.get(allocation.invoice_id) or ctx.invoice(allocation.invoice_id)
-        invoices[invoice.id] = invoice
-        require_grant(who, ctx.access(who.id), "collect", client_id=invoice.client_id,
-                      matter_id=invoice.matter_id, hidden=not_found("invoice"))
-        payment.allocate(actor=who.id, effective_on=on,
-                         invoice=invoice, amount_minor=allocation.amount_minor)
-    return list(invoices.values())
-
-
-def record_payment(ctx: Context, who: Principal, cmd: m.RecordPayment) -> Decision:
-    client = ctx.client(cmd.client_id)
-    require_grant(who, ctx.access(who.id), "collect", client_id=client.id)
-    payment = Payment.receive(payment_id=uuid4(), actor=who.id, effective_on=cmd.received_on,
-                              client_id=client.id, client_currency=client.currency,
-                              amount_minor=cmd.amount_minor, currency=cmd.currency,
-                              method=cmd.method, reference=cmd.reference)
-    invoices = _allocate(ctx, who, payment, cmd.allocations, cmd.received_on)
-    return Decision([payment, *invoices], {"payment_id": str(payment.id),
-                                           "unapplied_minor": payment.unapplied_minor})
-
-
-def allocate_payment(ctx: Context, who: Principal, cmd: m.AllocatePayment) -> Decision:
-    payment = ctx.payment(cmd.payment_id)
-    require_grant(who, ctx.access(who.id), "collect", client_id=payment.client_id,
-                  hidden=not_found("payment"))
-    invoices = _allocate(ctx, who, payment, cmd.allocations, cmd.allocated_on)
-    return Decision([payment, *invoices], {"payment_id": str(payment.id),
-                                           "unapplied_minor": payment.unapplied_minor})
 
 
 def write_off(ctx: Context, who: Principal, cmd: m.WriteOff) -> Decision:
