@@ -3,12 +3,13 @@
 Every row carries its ``prev_hash``, so a range of the chain can be checked on its
 own once it knows the row just before it. The range ``[a, b]`` streams, in position
 order, the row at ``a - 1`` (its *seed*), its own rows, and the two rows after
-``b``. The seed gives the state the serial walk would hold at ``a`` if everything
-before were good: the next position, the head hash, the hash before it and the
-head's time. The range then runs the very loop of the serial walk (``scan``) over
-its rows **and the first row after b**, so damage right at a boundary is met by the
-range before it in exactly the state the serial walk meets it in; the second row
-after ``b`` rides along as the successor the classification may need.
+``b`` (that many rows: as many as it holds when nothing is out of place). The seed
+gives the state the serial walk would hold at ``a`` if everything before were good:
+the next position, the head hash, the hash before it and the head's time. The range
+then runs the very loop of the serial walk (``scan``) over its rows **and the first
+row after b**, so damage right at a boundary is met by the range before it in
+exactly the state the serial walk meets it in; the second row after ``b`` rides
+along as the successor the classification may need.
 
 Joining: the ranges are taken in position order. A range that verified all its
 rows (and the first after it) proves the next range's seed is the real predecessor,
@@ -32,6 +33,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
@@ -108,21 +110,29 @@ class RangeEnd:
     successor: bytes | None
 
 
+def task_start(task: RangeTask) -> int:
+    return 1 if task.first is None else task.first
+
+
 def range_query(task: RangeTask) -> Composed:
-    """The range's COPY: its seed row, its rows, and the two rows after it."""
+    """The range's COPY: its seed row, its rows, the first row after it and its successor.
+
+    Bounded by count, not by position: the scan stops at the first row out of place,
+    so the rows it can reach, plus one successor, are the first ``LIMIT`` rows in
+    position order from the seed on. The limit also lets the planner walk the unique
+    index in order (the heap is in append order) instead of sorting the range.
+    """
     s, t = Identifier(task.schema), Identifier(task.table)
-    where: list[Composed] = []
-    if task.first is not None:
-        where.append(SQL("notification_id >= {}").format(Literal(task.first - 1)))
-    if task.last is not None:
-        where.append(SQL(
-            "notification_id <= COALESCE((SELECT notification_id FROM {s}.{t}"
-            " WHERE notification_id > {last} ORDER BY notification_id OFFSET 1 LIMIT 1),"
-            " 9223372036854775807)").format(s=s, t=t, last=Literal(task.last)))
-    condition = SQL(" WHERE ") + SQL(" AND ").join(where) if where else SQL("")
-    return SQL("COPY (SELECT {columns} FROM {s}.{t}{condition} ORDER BY notification_id)"
+    start = task_start(task)
+    condition = SQL("") if task.first is None else SQL(" WHERE notification_id >= {}").format(
+        Literal(task.first - 1))
+    # the seed, the scan's window (its rows and the first after), the successor
+    window = 0 if task.last is None else task.last + 2 - start
+    limit = SQL("") if task.last is None else SQL(" LIMIT {}").format(
+        Literal((task.first is not None) + window + 1))
+    return SQL("COPY (SELECT {columns} FROM {s}.{t}{condition} ORDER BY notification_id{limit})"
                " TO STDOUT (FORMAT BINARY)").format(
-        columns=SQL(COLUMNS), s=s, t=t, condition=condition)
+        columns=SQL(COLUMNS), s=s, t=t, condition=condition, limit=limit)
 
 
 def scan_range_on(conn: psycopg.Connection[Any], task: RangeTask) -> RangeEnd:
@@ -140,7 +150,7 @@ def scan_range_on(conn: psycopg.Connection[Any], task: RangeTask) -> RangeEnd:
                     return RangeEnd(False, 0, b"", None, None, None)
                 seed = found
             if task.last is not None:  # its rows and the first after it, no further
-                window: Iterator[memoryview] = islice(rows, task.last + 2 - seed.expected)
+                window: Iterator[memoryview] = islice(rows, task.last + 2 - task_start(task))
             else:
                 window = rows
             end = scan(window, base, task.genesis, None, seed)
@@ -210,11 +220,25 @@ class ProcessRanges:
             raise ValueError("process ranges need a repeatable-read transaction to share")
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         assert row is not None
-        if self._pool is None:  # spawn: safe even if the caller runs threads
-            self._pool = ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn"))
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, _start_method())
         futures = [self._pool.submit(_scan_in_worker, self.url, str(row[0]), task)
                    for task in tasks]
         return _in_order(futures)
+
+
+def _start_method() -> multiprocessing.context.BaseContext:
+    """Fork where it is safe (no other thread could hold a lock), else spawn.
+
+    A forked worker starts at once; a spawned one imports the caller's main module
+    again (for the ``ledger`` script, the whole command line: most of a second on a
+    busy machine). The forked worker never touches the caller's connection, and a
+    pool worker leaves by ``os._exit``, so that connection is not closed under the
+    caller either.
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _in_order(futures: list[Future[RangeEnd]]) -> Generator[RangeEnd, None, None]:
