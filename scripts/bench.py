@@ -175,9 +175,13 @@ def main() -> int:
             bench_app_path.drop(url, firm)
 
     if "store" in tables:
-        figures["store"] = print_table("store: stored events appended directly (chain only)",
-                                       ("plain", "chained"), store_runner, writers, batches,
-                                       args.rounds)
+        try:
+            figures["store"] = print_table(
+                "store: stored events appended directly (chain only)",
+                ("plain", "chained"), store_runner, writers, batches, args.rounds)
+        finally:
+            for kind in ("plain", "chained"):
+                bench_app_path.drop(url, f"bench_{kind}")
     if "app" in tables:
         bench_app_path.ensure_kek()
         figures["app"] = print_table(
