@@ -8,6 +8,10 @@ boundaries, 40 is the last position.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
@@ -18,7 +22,7 @@ import pytest
 from ledger.database import DatabaseLocation
 from ledger.store.firm import FirmStore
 from ledger.verify import KnownHead, VerificationReport, verify_chain, verify_chain_on
-from ledger.verify_ranges import MAX_RANGES, ProcessRanges, RangePlan
+from ledger.verify_ranges import MAX_RANGES, ProcessRanges, RangePlan, _start_method
 from tests.chain_helpers import append, superuser_sql
 from tests.test_verify_tamper import rehash
 
@@ -140,6 +144,47 @@ def test_the_pool_needs_a_shared_snapshot(chain: FirmStore, pool: ProcessRanges)
     with psycopg.connect(chain.location.url, autocommit=True) as conn, \
             pytest.raises(ValueError, match="repeatable-read"):
         verify_chain_on(conn, chain.schema, ranges=pool)
+
+
+def test_spawned_workers_while_other_threads_run(chain: FirmStore) -> None:
+    """With another thread running, forking is unsafe: the pool spawns its workers."""
+    superuser_sql(chain, "UPDATE EV SET state = state || ' ' WHERE notification_id = 21")
+    stop = threading.Event()
+    helper = threading.Thread(target=stop.wait)
+    helper.start()
+    try:
+        assert _start_method().get_start_method() == "spawn"
+        with ProcessRanges(chain.location.url, 2, RangePlan(range_size=SIZE, min_events=0)) as own:
+            ranged = in_processes(chain, own)
+    finally:
+        stop.set()
+        helper.join()
+    assert ranged.as_dict() == verify_chain(chain.location, chain.schema, workers=1).as_dict()
+    assert ranged.damage is not None and ranged.damage.position == 21
+
+
+FORKED = """
+import json, sys
+import psycopg
+from ledger.verify import verify_chain_on
+from ledger.verify_ranges import ProcessRanges, RangePlan, _start_method
+assert _start_method().get_start_method() == "fork"  # nothing else runs here
+with psycopg.connect(sys.argv[1]) as conn, ProcessRanges(
+        sys.argv[1], 2, RangePlan(range_size=10, min_events=0)) as pool:
+    conn.read_only = True
+    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    print(json.dumps(verify_chain_on(conn, sys.argv[2], ranges=pool).as_dict()))
+"""
+
+
+def test_forked_workers_in_a_single_threaded_process(chain: FirmStore) -> None:
+    """A process running no other thread forks its workers (no import at their start)."""
+    superuser_sql(chain, "DELETE FROM EV WHERE notification_id = 30")
+    done = subprocess.run([sys.executable, "-c", FORKED, chain.location.url, chain.schema],
+                          capture_output=True, text=True, timeout=120, check=True)
+    ranged = json.loads(done.stdout)
+    assert ranged == verify_chain(chain.location, chain.schema, workers=1).as_dict()
+    assert ranged["damage"]["position"] == 30
 
 
 def test_plan_bounds() -> None:
