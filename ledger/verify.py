@@ -262,7 +262,7 @@ class _Walker:
         report, hasher = self.report, self.hasher
         if self.conn.info.encoding != "utf-8":
             self.conn.execute("SET client_encoding TO 'UTF8'")
-        chain = RangeTask(self.schema, self.table, hasher.prefix, hasher.genesis, None, None)
+        chain = RangeTask(self.schema, self.table, hasher.prefix, hasher.genesis, None, 0)
         joined = None if ranges is None else scan_in_ranges(self.conn, chain, ranges, progress)
         if joined is not None:
             end, successor = joined

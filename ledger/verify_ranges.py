@@ -34,7 +34,7 @@ import math
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, replace
@@ -73,8 +73,10 @@ class RangePlan:
     range_size: int | None = None
     min_events: int = SERIAL_BELOW
 
-    def bounds(self, head: int, workers: int) -> list[tuple[int | None, int | None]]:
-        """``(first, last)`` positions of each range; None: open (rows before 1, after head)."""
+    def bounds(self, head: int, workers: int) -> list[tuple[int | None, int]]:
+        """``(first, last)`` positions of each range; the first range opens downwards (rows
+        below position 1), the last ends at the head (no row lies past it: it is the
+        greatest position in the same snapshot)."""
         if head < max(self.min_events, 2):
             return []
         size = self.range_size or max(MIN_RANGE, math.ceil(head / (workers * RANGES_PER_WORKER)))
@@ -82,7 +84,7 @@ class RangePlan:
         if count < 2:
             return []
         size = math.ceil(head / count)
-        return [(None if i == 0 else i * size + 1, None if i == count - 1 else (i + 1) * size)
+        return [(None if i == 0 else i * size + 1, head if i == count - 1 else (i + 1) * size)
                 for i in range(count)]
 
 
@@ -95,7 +97,7 @@ class RangeTask:
     prefix: bytes  # lp(tag) ‖ ledger_id: every event hash starts with it
     genesis: bytes
     first: int | None  # None: from the start (rows at positions below 1 too)
-    last: int | None  # None: to the end
+    last: int
 
 
 @dataclass(frozen=True)
@@ -127,12 +129,10 @@ def range_query(task: RangeTask) -> Composed:
     condition = SQL("") if task.first is None else SQL(" WHERE notification_id >= {}").format(
         Literal(task.first - 1))
     # the seed, the scan's window (its rows and the first after), the successor
-    window = 0 if task.last is None else task.last + 2 - start
-    limit = SQL("") if task.last is None else SQL(" LIMIT {}").format(
-        Literal((task.first is not None) + window + 1))
-    return SQL("COPY (SELECT {columns} FROM {s}.{t}{condition} ORDER BY notification_id{limit})"
-               " TO STDOUT (FORMAT BINARY)").format(
-        columns=SQL(COLUMNS), s=s, t=t, condition=condition, limit=limit)
+    limit = (task.first is not None) + task.last + 2 - start + 1
+    return SQL("COPY (SELECT {columns} FROM {s}.{t}{condition} ORDER BY notification_id"
+               " LIMIT {limit}) TO STDOUT (FORMAT BINARY)").format(
+        columns=SQL(COLUMNS), s=s, t=t, condition=condition, limit=Literal(limit))
 
 
 def scan_range_on(conn: psycopg.Connection[Any], task: RangeTask) -> RangeEnd:
@@ -149,10 +149,7 @@ def scan_range_on(conn: psycopg.Connection[Any], task: RangeTask) -> RangeEnd:
                 if found is None or found.expected != task.first:
                     return RangeEnd(False, 0, b"", None, None, None)
                 seed = found
-            if task.last is not None:  # its rows and the first after it, no further
-                window: Iterator[memoryview] = islice(rows, task.last + 2 - task_start(task))
-            else:
-                window = rows
+            window = islice(rows, task.last + 2 - task_start(task))  # and the first after
             end = scan(window, base, task.genesis, None, seed)
             stopped = successor = None
             if end.stopped_at is not None:
@@ -288,11 +285,11 @@ def scan_in_ranges(conn: psycopg.Connection[Any], chain: RangeTask, runner: Rang
         for task, end in zip(tasks, ends, strict=True):
             if not end.seeded:  # impossible after clean ranges (see the module's docstring)
                 raise RuntimeError(f"range from {task.first} has no seed after clean ranges")
-            if end.stopped_at is not None or task.last is None:
+            if end.stopped_at is not None or task is tasks[-1]:
                 return (ScanEnd(end.checked, end.head, end.before_head, end.stopped_at),
                         end.successor)
             if end.checked != task.last + 1:
                 raise RuntimeError(f"range to {task.last} ended cleanly at {end.checked}")
             if progress is not None:
                 progress(task.last)
-    raise RuntimeError("the last range has no end")  # pragma: no cover - bounds end open
+    raise RuntimeError("no range to join")  # pragma: no cover - bounds are never empty here

@@ -190,7 +190,7 @@ def test_forked_workers_in_a_single_threaded_process(chain: FirmStore) -> None:
 def test_plan_bounds() -> None:
     assert RangePlan().bounds(49_999, 2) == []  # short chains: the serial walk
     bounds = RangePlan().bounds(1_000_000, 2)
-    assert len(bounds) == 8 and bounds[0] == (None, 125_000) and bounds[-1] == (875_001, None)
+    assert len(bounds) == 8 and bounds[0] == (None, 125_000) and bounds[-1] == (875_001, 1_000_000)
     assert all(b[1] is not None and b[1] + 1 == c[0] for b, c in pairwise(bounds))
     assert len(RangePlan(range_size=1).bounds(10**12, 2)) == MAX_RANGES  # an outlier position
     assert RangePlan(range_size=10, min_events=0).bounds(10, 2) == []  # one range: serial
