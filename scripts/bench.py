@@ -191,15 +191,15 @@ def main() -> int:
     if sizes:
         print("verify: serial (--workers 1) against parallel, medians of"
               f" {args.rounds} alternating rounds after a first pass")
-        figures["verify"] = bench_verify.measure(location, fill, prepare, sizes, args.rounds)
+        figures["verify"] = bench_verify.measure(location, fill, prepare, bench_app_path.drop,
+                                                 sizes, args.rounds)
     if args.read_events:
         print()
         read_store = FirmStore(location, "bench_read")
         try:
             figures["read"] = bench_projections.measure(read_store, args.read_events)
         finally:
-            with location.connect() as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{read_store.schema}" CASCADE')
+            bench_app_path.drop(url, "bench_read")
     figures["load_average_after"] = os.getloadavg()
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -126,8 +126,8 @@ def sha256_limit(location: DatabaseLocation, schema: str, workers: int) -> dict[
 
 
 def measure(location: DatabaseLocation, fill: Callable[[str, str, int], None],
-            prepare: Callable[[str, str, str], None], sizes: list[int],
-            rounds: int) -> dict[str, Any]:
+            prepare: Callable[[str, str, str], None], drop: Callable[[str, str], None],
+            sizes: list[int], rounds: int) -> dict[str, Any]:
     """Fill one ledger up to each size, time verify at each; print and return the figures."""
     firm, url, workers = "bench_verify", location.url, default_workers()
     prepare(url, "chained", firm)
@@ -161,6 +161,5 @@ def measure(location: DatabaseLocation, fill: Callable[[str, str, int], None],
               f" of the second ({workers} workers)")
         figures["load_average_after"] = os.getloadavg()
     finally:
-        with location.connect() as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
+        drop(url, firm)
     return figures
