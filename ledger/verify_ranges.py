@@ -250,11 +250,18 @@ def _in_order(futures: list[Future[RangeEnd]]) -> Generator[RangeEnd, None, None
 _connections: dict[str, psycopg.Connection[Any]] = {}
 
 
+class WorkerConnectError(Exception):
+    """A worker could not open its connection (e.g. the server has no slot left)."""
+
+
 def _scan_in_worker(url: str, snapshot: str, task: RangeTask) -> RangeEnd:
     """In a worker process: its one connection, in the caller's snapshot, scans a range."""
     conn = _connections.get(url)
     if conn is None or conn.closed:
-        conn = psycopg.connect(url, connect_timeout=5, client_encoding="UTF8")
+        try:
+            conn = psycopg.connect(url, connect_timeout=5, client_encoding="UTF8")
+        except psycopg.OperationalError as exc:
+            raise WorkerConnectError(str(exc)) from None
         conn.read_only = True
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         _connections[url] = conn
@@ -273,7 +280,8 @@ Joined = tuple[ScanEnd, bytes | None]
 def scan_in_ranges(conn: psycopg.Connection[Any], chain: RangeTask, runner: RangeRunner,
                    progress: Callable[[int], None] | None) -> Joined | None:
     """The serial walk's end over ``chain`` (a task for the whole chain), from ranges
-    joined in order; None when it is too short to split (then walk it serially)."""
+    joined in order; None when it is too short to split, or when a worker cannot
+    connect (the server is out of connection slots): then walk it serially."""
     row = conn.execute(SQL("SELECT max(notification_id) FROM {s}.{t}").format(
         s=Identifier(chain.schema), t=Identifier(chain.table))).fetchone()
     head = int(row[0]) if row and row[0] is not None else 0
@@ -281,7 +289,16 @@ def scan_in_ranges(conn: psycopg.Connection[Any], chain: RangeTask, runner: Rang
     if not bounds:
         return None
     tasks = [replace(chain, first=first, last=last) for first, last in bounds]
-    with closing(runner.run(conn, tasks)) as ends:
+    try:
+        return _join(tasks, runner.run(conn, tasks), progress)
+    except WorkerConnectError:
+        return None
+
+
+def _join(tasks: list[RangeTask], ranges: Ends,
+          progress: Callable[[int], None] | None) -> Joined:
+    """The first range that stopped, or the last one, once all before it were clean."""
+    with closing(ranges) as ends:
         for task, end in zip(tasks, ends, strict=True):
             if not end.seeded:  # impossible after clean ranges (see the module's docstring)
                 raise RuntimeError(f"range from {task.first} has no seed after clean ranges")

@@ -187,6 +187,15 @@ def test_forked_workers_in_a_single_threaded_process(chain: FirmStore) -> None:
     assert ranged["damage"]["position"] == 30
 
 
+def test_workers_that_cannot_connect_fall_back_to_one_pass(chain: FirmStore) -> None:
+    superuser_sql(chain, "UPDATE EV SET state = state || ' ' WHERE notification_id = 15")
+    unreachable = "postgresql://postgres@127.0.0.1:1/nowhere"  # as when slots run out
+    with ProcessRanges(unreachable, 2, RangePlan(range_size=SIZE, min_events=0)) as broken:
+        ranged = in_processes(chain, broken)
+    assert ranged.as_dict() == verify_chain(chain.location, chain.schema, workers=1).as_dict()
+    assert ranged.damage is not None and ranged.damage.position == 15
+
+
 def test_plan_bounds() -> None:
     assert RangePlan().bounds(49_999, 2) == []  # short chains: the serial walk
     bounds = RangePlan().bounds(1_000_000, 2)
