@@ -113,7 +113,9 @@ def sha256_limit(location: DatabaseLocation, schema: str, workers: int) -> dict[
             inputs = [split_row(row)[1] for row in rows]
     _sample.update(prefix=prefix, inputs=inputs)
     repeats = 5
+    cpu = time.process_time()
     one, count = timed(lambda: _hash_sample(repeats))
+    one_cpu = time.process_time() - cpu
     context = multiprocessing.get_context("fork")
     with context.Pool(workers) as pool:
         pool.map(abs, range(workers))  # started before the clock
@@ -122,6 +124,7 @@ def sha256_limit(location: DatabaseLocation, schema: str, workers: int) -> dict[
     _sample.update(prefix=b"", inputs=[])
     return {"rows": count // repeats, "bytes_per_row": row_bytes,
             "one_process_ev_s": count / one, "processes": workers,
+            "cpu_us": one_cpu * 1e6 / count,
             "all_processes_ev_s": sum(counts) / many}
 
 
@@ -153,12 +156,15 @@ def measure(location: DatabaseLocation, fill: Callable[[str, str, int], None],
         limit = sha256_limit(location, store.schema, workers)
         figures["sha256"] = limit
         last = figures["sizes"][-1]
+        share = limit["cpu_us"] / last["serial_client_cpu_us"]
         print(f"SHA-256 alone on the same {limit['rows']:,} rows ({limit['bytes_per_row']:.0f}"
               f" bytes each, hashlib, as verify hashes them): {limit['one_process_ev_s']:,.0f}"
               f" ev/s in 1 process, {limit['all_processes_ev_s']:,.0f} ev/s in {workers};"
               f" verify reaches {last['serial_ev_s'] / limit['one_process_ev_s']:.0%} of the"
               f" first (serial) and {last['parallel_ev_s'] / limit['all_processes_ev_s']:.0%}"
-              f" of the second ({workers} workers)")
+              f" of the second ({workers} workers). In CPU time SHA-256 alone costs"
+              f" {limit['cpu_us']:.2f} µs/event, {share:.0%} of the serial client's"
+              f" {last['serial_client_cpu_us']:.2f} µs/event")
         figures["load_average_after"] = os.getloadavg()
     finally:
         drop(url, firm)
