@@ -49,6 +49,7 @@ def plot_writers(figures: dict[str, Any], out: Path) -> Path | None:
                xscale="log", yscale="log")
         ax.set_xticks(sorted({row["writers"] for row in rows}))
         ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize="small")
     fig.suptitle(f"append throughput ({machine_note(figures)})", fontsize="medium")
