@@ -31,6 +31,13 @@ from psycopg.pq import Format
 from psycopg.sql import SQL, Identifier
 
 from ledger.database import DatabaseLocation
+from ledger.verify_ranges import (
+    ProcessRanges,
+    RangeRunner,
+    RangeTask,
+    default_workers,
+    scan_in_ranges,
+)
 from ledger.verify_scan import (
     PG_EPOCH_MICROS,
     MalformedRowError,
@@ -130,7 +137,8 @@ class _Hasher:
         self.ledger_id = ledger_id
         genesis_input = struct.pack(">I", len(GENESIS)) + GENESIS + ledger_id
         self.genesis = hashlib.sha256(genesis_input).digest()
-        self.base = hashlib.sha256(struct.pack(">I", len(TAG)) + TAG + ledger_id)
+        self.prefix = struct.pack(">I", len(TAG)) + TAG + ledger_id
+        self.base = hashlib.sha256(self.prefix)
 
     def __call__(self, row: _Row, *, position: int | None = None, prev: bytes | None = None,
                  topic: str | None = None, recorded_at: int | None = None) -> bytes:
@@ -154,12 +162,25 @@ def verify_chain(
     *,
     known_head: KnownHead | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> VerificationReport:
-    """Recompute the whole chain; report the count, the head and the first damage."""
+    """Recompute the whole chain; report the count, the head and the first damage.
+
+    ``workers`` (default: half the cores, ``verify_ranges.default_workers``) processes
+    scan ranges of a long chain side by side (see ``ledger.verify_ranges``); 1, or a chain shorter than
+    ``verify_ranges.SERIAL_BELOW`` events, walks it in this process. The report is
+    the same either way.
+    """
+    count = default_workers() if workers is None else workers
     with psycopg.connect(location.url, connect_timeout=5) as conn:
         conn.read_only = True
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        return verify_chain_on(conn, schema, table, known_head=known_head, progress=progress)
+        if count <= 1:
+            return verify_chain_on(conn, schema, table, known_head=known_head,
+                                   progress=progress)
+        with ProcessRanges(location.url, count) as ranges:  # the pool starts only if used
+            return verify_chain_on(conn, schema, table, known_head=known_head,
+                                   progress=progress, ranges=ranges)
 
 
 def verify_chain_on(
@@ -169,17 +190,22 @@ def verify_chain_on(
     *,
     known_head: KnownHead | None = None,
     progress: Progress | None = None,
+    ranges: RangeRunner | None = None,
 ) -> VerificationReport:
-    """Verify on an open connection (one snapshot; it may be inside a transaction)."""
-    s, t = Identifier(schema), Identifier(table)
-    walker = _Walker(conn, s, t)
+    """Verify on an open connection (one snapshot; it may be inside a transaction).
+
+    With ``ranges`` a long enough chain is scanned in ranges joined in order
+    (process ranges need the connection in a repeatable-read transaction).
+    """
+    s = Identifier(schema)
+    walker = _Walker(conn, schema, table)
     meta = walker.query(
         SQL("SELECT ledger_id FROM {s}.chain_meta WHERE table_name = %s").format(s=s), (table,))
     report = VerificationReport(schema, table, str(uuid.UUID(bytes=meta[0][0])) if meta else "")
     if not meta:
         report.damage = Damage(0, "ledger_missing", "no chain is registered for this table")
         return report
-    walker.walk(_Hasher(meta[0][0]), report, progress)
+    walker.walk(_Hasher(meta[0][0]), report, progress, ranges)
     if report.ok and known_head is not None:
         _check_known_head(walker, report, known_head)
     return report
@@ -205,8 +231,9 @@ def _check_known_head(walker: _Walker, report: VerificationReport, known: KnownH
 class _Walker:
     """One pass over the rows; classification only runs at the first damage."""
 
-    def __init__(self, conn: psycopg.Connection[Any], s: Identifier, t: Identifier) -> None:
-        self.conn, self.s, self.t = conn, s, t
+    def __init__(self, conn: psycopg.Connection[Any], schema: str, table: str) -> None:
+        self.conn, self.schema, self.table = conn, schema, table
+        self.s, self.t = Identifier(schema), Identifier(table)
         self.hasher = _Hasher(b"\x00" * 16)
         self.report = VerificationReport("", "", "")
 
@@ -218,10 +245,10 @@ class _Walker:
             return list(cur.execute(statement, params).fetchall())
 
     def walk(self, hasher: _Hasher, report: VerificationReport,
-             progress: Progress | None) -> None:
+             progress: Progress | None, ranges: RangeRunner | None = None) -> None:
         self.hasher, self.report = hasher, report
         try:
-            finding = self._walk(progress)
+            finding = self._walk(progress, ranges)
         except MalformedRowError as exc:
             report.damage = Damage(exc.position, "malformed_row",
                                    "a column has the wrong size (constraints were removed)")
@@ -229,21 +256,29 @@ class _Walker:
         if finding is not None:  # classified only now: the COPY has ended
             report.damage = finding()
 
-    def _walk(self, progress: Progress | None) -> Callable[[], Damage] | None:
+    def _walk(self, progress: Progress | None,
+              ranges: RangeRunner | None) -> Callable[[], Damage] | None:
         """The fast pass; returns how to classify the first damage, if any."""
         report, hasher = self.report, self.hasher
-        query = SQL(
-            "COPY (SELECT notification_id, prev_hash, originator_id, originator_version,"
-            " topic, state, recorded_at, hash FROM {s}.{t} ORDER BY notification_id)"
-            " TO STDOUT (FORMAT BINARY)"
-        ).format(s=self.s, t=self.t)
         if self.conn.info.encoding != "utf-8":
             self.conn.execute("SET client_encoding TO 'UTF8'")
-        with closing(copy_rows(self.conn, query)) as rows:
-            end = scan(rows, hasher.base, hasher.genesis, progress)
-            finding = None if end.stopped_at is None else self._first_damage(end, rows)
-            for _ in rows:  # drain the COPY so the connection can answer look-ups
-                pass
+        chain = RangeTask(self.schema, self.table, hasher.prefix, hasher.genesis, None, 0)
+        joined = None if ranges is None else scan_in_ranges(self.conn, chain, ranges, progress)
+        if joined is not None:
+            end, successor = joined
+            finding = None if end.stopped_at is None else self._first_damage(
+                end, iter(() if successor is None else (memoryview(successor),)))
+        else:
+            query = SQL(
+                "COPY (SELECT notification_id, prev_hash, originator_id, originator_version,"
+                " topic, state, recorded_at, hash FROM {s}.{t} ORDER BY notification_id)"
+                " TO STDOUT (FORMAT BINARY)"
+            ).format(s=self.s, t=self.t)
+            with closing(copy_rows(self.conn, query)) as rows:
+                end = scan(rows, hasher.base, hasher.genesis, progress)
+                finding = None if end.stopped_at is None else self._first_damage(end, rows)
+                for _ in rows:  # drain the COPY so the connection can answer look-ups
+                    pass
         report.checked = report.head_position = end.checked
         if finding is None:
             report.head_hash = end.head.hex() if report.checked else None

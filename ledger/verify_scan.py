@@ -118,20 +118,58 @@ class ScanEnd:
     checked: int
     head: bytes  # the hash of the last good row (the genesis hash if none)
     before_head: bytes | None
-    stopped_at: memoryview | None  # the first row that failed any check
+    stopped_at: memoryview | bytes | None  # the first row that failed any check
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What the scan holds before a position: the next expected one, the head, its time.
+
+    From genesis that is position 1 and the genesis hash; for a range of the chain it
+    is read from the row just before the range (see ``seed_after``).
+    """
+
+    expected: int
+    head: bytes
+    before_head: bytes | None
+    head_time: int  # raw COPY microseconds (since 2000-01-01) of the head
+
+
+def genesis_seed(genesis: bytes) -> Seed:
+    return Seed(1, genesis, None, -(2**63))
+
+
+def seed_after(row: memoryview | bytes) -> Seed | None:
+    """The scan's state right after ``row`` had it verified (None if the row is malformed).
+
+    Exactly what ``scan`` holds after a good row: its position + 1, its hash, its
+    prev_hash (the hash before it, which it links to) and its raw time.
+    """
+    try:
+        head_len, position, p32, prev, p16, p8, topic_len = _FRONT.unpack_from(row)
+        r = 90 + topic_len + int.from_bytes(row[86 + topic_len:90 + topic_len], "big")
+        l8, at, l32, digest = _TAIL.unpack_from(row, r)
+    except struct.error:
+        return None
+    if (head_len, p32, p16, p8) != _SHAPE or l8 != _L8 or l32 != _L32 or len(row) != r + 48:
+        return None
+    return Seed(position + 1, digest, prev, at)
 
 
 def scan(rows: Iterator[memoryview], base: hashlib._Hash, genesis: bytes,
-         progress: Callable[[int], None] | None) -> ScanEnd:
+         progress: Callable[[int], None] | None, seed: Seed | None = None) -> ScanEnd:
     """Check rows until one fails: its shape, position, link, hash or time order.
 
     Which check failed, and what the damage is, is worked out by the caller from
-    the row where the scan stopped; this loop only has to be fast.
+    the row where the scan stopped; this loop only has to be fast. ``seed`` starts
+    it inside the chain (a range) instead of at genesis.
     """
     front, tail, pack, new_hash = _FRONT.unpack_from, _TAIL.unpack_from, _INT64.pack, base.copy
     from_bytes, shape, l8, l32 = int.from_bytes, _SHAPE, _L8, _L32
-    expected, head, before, head_time = 1, genesis, None, -(2**63)
-    mark = FETCH_ROWS if progress is not None else -1
+    start = genesis_seed(genesis) if seed is None else seed
+    expected, head, before, head_time = start.expected, start.head, start.before_head, \
+        start.head_time
+    mark = expected - 1 + FETCH_ROWS if progress is not None else -1
     row = None
     try:
         for row in rows:

@@ -14,6 +14,8 @@ if [ ! -f "$STAMP" ]; then
   python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null || true
   if [ "$1" = dev ]; then
     python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+  elif [ "$1" = bench ]; then
+    python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
   else
     python -m pip install --quiet --disable-pip-version-check -e .
   fi

@@ -10,15 +10,20 @@ their own, so the ratios are meaningful even where absolute figures are noise:
 
 Each cell is measured ``--rounds`` times, alternating the kinds, and the median
 is printed, so drift on a shared machine hits both alike. Then ``verify`` over a
-filled ledger, and the read side over a ledger of billing events: a rebuild of
-every read model and an as-of statement (see ``bench_projections``).
+ledger filled to each of ``--verify-events`` sizes, serial and in parallel, against
+the machine's SHA-256 limit (see ``bench_verify``), and the read side over a ledger
+of billing events: a rebuild of every read model and an as-of statement (see
+``bench_projections``). ``--json FILE`` also writes every printed figure there
+(``scripts/bench-plot FILE`` draws them).
 Usage: scripts/bench [--seconds S] [--rounds R] [--writers 1,2,4,8] [--batches 1,100]
-                     [--tables store,app] [--verify-events N] [--read-events N]
+                     [--tables store,app] [--verify-events N[,N...]] [--read-events N]
+                     [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import statistics
@@ -27,6 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -37,11 +43,11 @@ from ledger.database import DatabaseLocation, locate_database
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
 from ledger.store.recorder import ChainedApplicationRecorder
-from ledger.verify import verify_chain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_app_path  # sibling script modules
 import bench_projections
+import bench_verify
 from bench_writers import Figures, run_writers
 
 PAYLOAD = b'{"actor":"tk-1","minutes":42,"narrative_enc":"' + b"x" * 160 + b'"}'
@@ -101,8 +107,10 @@ def median_figures(rounds: list[Figures]) -> Figures:
 
 
 def print_table(title: str, kinds: tuple[str, str], runner: Runner, writers: list[int],
-                batches: list[int], rounds: int) -> None:
+                batches: list[int], rounds: int) -> list[dict[str, Any]]:
+    """Print the table and return its rows (every printed figure) for ``--json``."""
     base, other = kinds
+    rows: list[dict[str, Any]] = []
     print(title)
     print(f"{'writers':>7} {'batch':>5} | {base + ' ev/s':>12} {other + ' ev/s':>13} {'ratio':>6} |"
           f" {base + ' p50/p99 ms':>18} {other + ' p50/p99 ms':>19}")
@@ -115,7 +123,12 @@ def print_table(title: str, kinds: tuple[str, str], runner: Runner, writers: lis
             b, o = median_figures(measured[base]), median_figures(measured[other])
             print(f"{w:>7} {batch:>5} | {b[0]:>12,.0f} {o[0]:>13,.0f} {o[0] / b[0]:>6.2f} |"
                   f" {b[1]:>8.2f}/{b[2]:<9.2f} {o[1]:>8.2f}/{o[2]:<9.2f}", flush=True)
+            rows.append({"writers": w, "batch": batch, f"{base}_ev_s": b[0],
+                         f"{other}_ev_s": o[0], "ratio": o[0] / b[0],
+                         f"{base}_p50_ms": b[1], f"{base}_p99_ms": b[2],
+                         f"{other}_p50_ms": o[1], f"{other}_p99_ms": o[2]})
     print()
+    return rows
 
 
 def main() -> int:
@@ -125,17 +138,25 @@ def main() -> int:
     parser.add_argument("--writers", default="1,2,4,8", help="writer processes to try")
     parser.add_argument("--batches", default="1,100", help="events per transaction")
     parser.add_argument("--tables", default="store,app", help="which append tables")
-    parser.add_argument("--verify-events", type=int, default=1_000_000)
+    parser.add_argument("--verify-events", default="1000000",
+                        help="ledger sizes to time verify at, filled in turn (0: skip)")
     parser.add_argument("--read-events", type=int, default=1_000_000,
                         help="billing events for the rebuild and as-of figures (0: skip)")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write every printed figure to FILE (for scripts/bench-plot)")
     args = parser.parse_args()
     location = locate_database(Settings())
     url = location.url
     print(f"database: {location.masked_url}")
     with location.connect() as conn:
         version = conn.execute("SHOW server_version").fetchone()
-    print(f"server version: {version[0] if version else '?'}; cpus: {os.cpu_count()}")
+    print(f"server version: {version[0] if version else '?'}; cpus: {os.cpu_count()};"
+          f" load average before: {os.getloadavg()[0]:.2f}")
     print()
+    figures: dict[str, Any] = {"database": location.masked_url,
+                               "server_version": version[0] if version else None,
+                               "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+                               "seconds": args.seconds, "rounds": args.rounds}
     writers = [int(w) for w in args.writers.split(",")]
     batches = [int(b) for b in args.batches.split(",")]
     tables = args.tables.split(",")
@@ -154,45 +175,35 @@ def main() -> int:
             bench_app_path.drop(url, firm)
 
     if "store" in tables:
-        print_table("store: stored events appended directly (chain only)",
-                    ("plain", "chained"), store_runner, writers, batches, args.rounds)
+        try:
+            figures["store"] = print_table(
+                "store: stored events appended directly (chain only)",
+                ("plain", "chained"), store_runner, writers, batches, args.rounds)
+        finally:
+            for kind in ("plain", "chained"):
+                bench_app_path.drop(url, f"bench_{kind}")
     if "app" in tables:
         bench_app_path.ensure_kek()
-        print_table("application path: TimeLogged with a sealed narrative (chain + encryption)",
-                    ("plain", "ledger"), app_runner, writers, batches, args.rounds)
-    if args.verify_events:
-        firm = "bench_verify"
-        prepare(url, "chained", firm)
-        started = time.perf_counter()
-        fill(url, firm, args.verify_events)
-        fill_s = time.perf_counter() - started
-        store = FirmStore(location, firm)
-        started = time.perf_counter()
-        report = verify_chain(location, store.schema)
-        verify_s = time.perf_counter() - started
-        assert report.ok and report.checked == args.verify_events, report.damage
-        with location.connect() as conn:
-            started = time.perf_counter()
-            with conn.cursor(name="scan") as cur:
-                conn.autocommit = False
-                cur.itersize = 20_000
-                cur.execute(f'SELECT * FROM "{store.schema}".events ORDER BY notification_id')
-                scanned = sum(1 for _ in cur)
-            scan_s = time.perf_counter() - started
-        print()
-        print(f"filled {args.verify_events:,} events in 1000-event transactions:"
-              f" {args.verify_events / fill_s:,.0f} ev/s")
-        print(f"verify: {report.checked:,} events in {verify_s:.2f} s ="
-              f" {report.checked / verify_s:,.0f} ev/s"
-              f" (a bare ordered scan of the same rows: {scanned / scan_s:,.0f} rows/s)")
+        figures["app"] = print_table(
+            "application path: TimeLogged with a sealed narrative (chain + encryption)",
+            ("plain", "ledger"), app_runner, writers, batches, args.rounds)
+    sizes = sorted(int(n) for n in args.verify_events.split(",") if int(n) > 0)
+    if sizes:
+        print("verify: serial (--workers 1) against parallel, medians of"
+              f" {args.rounds} alternating rounds after a first pass")
+        figures["verify"] = bench_verify.measure(location, fill, prepare, bench_app_path.drop,
+                                                 sizes, args.rounds)
     if args.read_events:
         print()
         read_store = FirmStore(location, "bench_read")
         try:
-            bench_projections.measure(read_store, args.read_events)
+            figures["read"] = bench_projections.measure(read_store, args.read_events)
         finally:
-            with location.connect() as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{read_store.schema}" CASCADE')
+            bench_app_path.drop(url, "bench_read")
+    figures["load_average_after"] = os.getloadavg()
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"figures written to {args.json}")
     return 0
 
 

@@ -99,6 +99,8 @@ def writer(url: str, kind: str, firm: str, batch: int, seconds: float,
 
 
 def drop(url: str, firm: str) -> None:
+    """Drop a bench firm: its schema, then its application role."""
     store = FirmStore(DatabaseLocation(url, False), firm)
     with store.location.connect() as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
+        conn.execute(f'DROP ROLE IF EXISTS "{store.app_role}"')

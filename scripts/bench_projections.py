@@ -160,8 +160,9 @@ def main() -> int:
 
 
 def measure(store: FirmStore, events: int, *, reuse: bool = False, repeats: int = 20,
-            processes: int | None = None) -> None:
-    """Fill ``store`` to ``events`` events, rebuild every read model, time as-of reads."""
+            processes: int | None = None) -> dict[str, Any]:
+    """Fill ``store`` to ``events`` events, rebuild every read model, time as-of reads;
+    return the printed figures."""
     if not reuse:
         with store.location.connect() as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
@@ -195,6 +196,9 @@ def measure(store: FirmStore, events: int, *, reuse: bool = False, repeats: int 
     print(f"as-of Q1 statement for one client ({len(report['lines'])} lines, as of position "
           f"{report['position']} of {n}): median {statistics.median(timings):.1f} ms, "
           f"max {max(timings):.1f} ms over {repeats}", flush=True)
+    return {"events": n, "rebuild_ev_s": n / took, "rebuild_processes": processes,
+            "as_of_median_ms": statistics.median(timings), "as_of_max_ms": max(timings),
+            "as_of_repeats": repeats}
 
 if __name__ == "__main__":
     raise SystemExit(main())

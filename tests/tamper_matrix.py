@@ -23,7 +23,8 @@ import psycopg
 
 from ledger.store.chain import ChainHasher, to_micros
 from ledger.store.firm import FirmStore
-from ledger.verify import KnownHead, verify_chain_on
+from ledger.verify import KnownHead, VerificationReport, verify_chain_on
+from ledger.verify_ranges import InlineRanges, RangePlan
 
 Apply = Callable[[psycopg.Connection[Any], str], None]
 
@@ -43,6 +44,7 @@ class MatrixResult:
     at_right_position: int = 0
     by_case: Counter[str] = field(default_factory=Counter)
     missed: list[str] = field(default_factory=list)
+    differ: list[str] = field(default_factory=list)  # ranged reports unlike the serial one
 
     def summary(self) -> str:
         def pct(part: int) -> str:
@@ -164,8 +166,20 @@ def generate_case(rng: random.Random, n: int, topics: list[str], ledger_id: uuid
                 ())))
 
 
-def run_matrix(store: FirmStore, cases: int, seed: int = 1) -> MatrixResult:
-    """Apply ``cases`` random damages, one per rolled-back transaction, and verify each."""
+def boundary_range_size(rng: random.Random, position: int) -> int:
+    """A range size that puts ``position`` first or last in its range, or next to a
+    boundary, or among many tiny ranges (ranges start at 1, 1 + size, 1 + 2 size ...)."""
+    return max(1, rng.choice([position - 1, position, position + 1, position - 2, 1, 2, 7]))
+
+
+def run_matrix(store: FirmStore, cases: int, seed: int = 1, *,
+               ranged: bool = False) -> MatrixResult:
+    """Apply ``cases`` random damages, one per rolled-back transaction, and verify each.
+
+    ``ranged``: also verify each case in ranges (on the same connection, so the
+    rolled-back damage is visible), cut so the damage sits at a range boundary,
+    and record any report that differs from the serial one in ``differ``.
+    """
     rng = random.Random(seed)
     table = f'"{store.schema}"."{store.events_table}"'
     result = MatrixResult()
@@ -186,6 +200,9 @@ def run_matrix(store: FirmStore, cases: int, seed: int = 1) -> MatrixResult:
             case.apply(conn, table)
             report = verify_chain_on(conn, store.schema, store.events_table,
                                      known_head=known if case.known_head else None)
+            if ranged:
+                size = boundary_range_size(rng, case.expected_position)
+                _compare_ranged(conn, store, case, known, size, report, result)
             conn.rollback()
             result.cases += 1
             result.by_case[case.name] += 1
@@ -196,3 +213,13 @@ def run_matrix(store: FirmStore, cases: int, seed: int = 1) -> MatrixResult:
                     continue
             result.missed.append(f"{case.name}@{case.expected_position}: {report.damage}")
     return result
+
+
+def _compare_ranged(conn: psycopg.Connection[Any], store: FirmStore, case: Case, known: KnownHead,
+                    size: int, serial: VerificationReport, result: MatrixResult) -> None:
+    ranges = InlineRanges(RangePlan(range_size=size, min_events=0))
+    ranged = verify_chain_on(conn, store.schema, store.events_table, ranges=ranges,
+                             known_head=known if case.known_head else None)
+    if ranged.as_dict() != serial.as_dict():
+        result.differ.append(f"{case.name}@{case.expected_position} ranges of {size}: "
+                             f"{ranged.damage} != {serial.damage}")

@@ -27,3 +27,18 @@ def test_every_generated_damage_is_found_at_its_position(
     assert verify_chain(firm_store.location, firm_store.schema).ok  # every case rolled back
     assert result.missed == []
     assert result.detected == result.at_right_position == CASES
+
+
+def test_every_damage_is_named_alike_when_verified_in_ranges(
+    firm_store: FirmStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The range driver's join gives the serial report for every case, the damage cut
+    to sit at a range's first or last position or among ranges of 1, 2 or 7."""
+    with BillingService(firm_store) as service:
+        record_demo_scenario(service)
+    result = run_matrix(firm_store, CASES // 2, seed=20261204, ranged=True)
+    with capsys.disabled():
+        print("\nin ranges, " + result.summary())
+    assert result.differ == []
+    assert result.missed == []
+    assert result.detected == result.at_right_position == CASES // 2

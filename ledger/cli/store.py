@@ -13,6 +13,7 @@ from ledger.errors import LedgerError
 from ledger.progress import ProgressLine
 from ledger.settings import Settings
 from ledger.verify import KnownHead, VerificationReport, verify_chain
+from ledger.verify_ranges import MAX_WORKERS, SERIAL_BELOW
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -47,6 +48,17 @@ def parse_head(text: str) -> KnownHead:
     return head
 
 
+def worker_count(text: str) -> int:
+    """``--workers``: a whole number of processes, 1 to MAX_WORKERS."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be 1..{MAX_WORKERS}")
+    return count
+
+
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     store = open_store(args, settings)
     known = parse_head(args.head) if args.head else None
@@ -74,7 +86,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if outcome.ok else 1
     bar = ProgressLine("verifying", total)
     report = verify_chain(store.location, store.schema, args.chain,
-                          known_head=known, progress=bar)
+                          known_head=known, progress=bar, workers=args.workers)
     bar.close()
     print_report(args, report)
     return 0 if report.ok else 1
@@ -145,6 +157,10 @@ def register(verbs: Verbs) -> None:
     verify.add_argument("--chain", default="events", choices=["events", "access_events"],
                         help="which of the firm's chains: the billing events (default) or "
                         "the access log")
+    verify.add_argument("--workers", type=worker_count, metavar="N",
+                        help="processes scanning ranges of the chain side by side (default: "
+                        f"half the cores, at least 1; 1: one pass in this process; chains under "
+                        f"{SERIAL_BELOW:,} events are always walked in one pass)")
     verify.add_argument("--checkpoint", metavar="FILE",
                         help="a signed checkpoint (from 'ledger checkpoint'): checks its "
                         "signature, then that the log still holds its head and Merkle root")
