@@ -167,8 +167,8 @@ def verify_chain(
     """Recompute the whole chain; report the count, the head and the first damage.
 
     ``workers`` (default: half the cores, ``verify_ranges.default_workers``) processes
-    scan ranges of a long chain side by side (see ``ledger.verify_ranges``); 1, or a chain shorter than
-    ``verify_ranges.SERIAL_BELOW`` events, walks it in this process. The report is
+    scan ranges of a long chain side by side (see ``ledger.verify_ranges``); 1, or a
+    chain shorter than ``verify_ranges.SERIAL_BELOW`` events, walks it in this process. The report is
     the same either way.
     """
     count = default_workers() if workers is None else workers
