@@ -168,8 +168,8 @@ def verify_chain(
 
     ``workers`` (default: half the cores, ``verify_ranges.default_workers``) processes
     scan ranges of a long chain side by side (see ``ledger.verify_ranges``); 1, or a
-    chain shorter than ``verify_ranges.SERIAL_BELOW`` events, walks it in this process. The report is
-    the same either way.
+    chain shorter than ``verify_ranges.SERIAL_BELOW`` events, walks it in this process.
+    The report is the same either way.
     """
     count = default_workers() if workers is None else workers
     with psycopg.connect(location.url, connect_timeout=5) as conn:
