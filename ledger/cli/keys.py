@@ -27,6 +27,7 @@ from ledger.crypto.kek import default_kek_path, read_kek_file
 from ledger.crypto.sealing import sealing_for_store
 from ledger.errors import LedgerError
 from ledger.settings import Settings
+from projections.erasure import erase_client_rows
 
 
 def _client_id(text: str) -> UUID:
@@ -47,13 +48,7 @@ def cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
         "reason": args.reason, "legal_basis": args.legal_basis})
     with BillingService(store) as service:
         result = service.erase_client_data(principal_from(args), command)
-    rows = 0
-    try:
-        from projections.erasure import erase_client_rows
-    except ImportError:
-        pass
-    else:
-        rows = erase_client_rows(store, command.client_id)
+    rows = erase_client_rows(store, command.client_id)
     data = {**result.data, "read_model_rows_erased": rows}
     emit(args, data, [f"client {args.client} erased: data key version(s) "
                       f"{result.data['key_versions'] or '-'} destroyed; amounts and totals "

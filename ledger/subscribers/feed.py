@@ -27,6 +27,7 @@ from eventsourcing.utils import get_topic
 from psycopg import Connection
 from psycopg.sql import SQL, Identifier
 
+from ledger.crypto.sealing import sealing_for_store
 from ledger.domain import EVENT_CATALOG, policy
 from ledger.errors import LedgerError
 from ledger.store.chain import genesis_hash
@@ -119,15 +120,11 @@ Opener = Callable[[dict[str, Any], StoredRow], None]
 
 
 def opener_for(store: FirmStore) -> Opener | None:
-    """The firm's field opener when field sealing is installed, else None.
+    """The firm's field opener.
 
     Only called for events whose scope may read the confidential values, so a
     value is never decrypted for a subscriber that would then see it redacted.
     """
-    try:
-        from ledger.crypto.sealing import sealing_for_store
-    except ImportError:  # pragma: no cover - sealing not installed
-        return None
     engine = sealing_for_store(store)
 
     def open_in_place(payload: dict[str, Any], row: StoredRow) -> None:

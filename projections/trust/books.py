@@ -28,6 +28,7 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from ledger.codec import MsgspecTranscoder, TypedMapper
+from ledger.crypto.sealing import sealing_for_store
 from ledger.domain.payment import PaymentReceived
 from ledger.domain.trust import events as ev
 from ledger.domain.trust.reconcile import JournalItem
@@ -123,10 +124,6 @@ def load_books(store: FirmStore, as_of: datetime | None = None) -> TrustBooks:
 def _opener(store: FirmStore) -> Callable[..., dict[str, str]]:
     """Opens sealed confidential values with the firm's client keys (``[erased]`` once a
     client's key is destroyed); values stored unsealed are returned as they are."""
-    try:
-        from ledger.crypto.sealing import sealing_for_store
-    except ImportError:  # a ledger without field sealing stores values in clear
-        return lambda confidential, **_: dict(confidential)
     opened: Callable[..., dict[str, str]] = sealing_for_store(store).open
     return opened
 
