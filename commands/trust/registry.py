@@ -70,7 +70,8 @@ TRUST: tuple[CommandSpec, ...] = (
              "move earned money to operating (against an invoice, or an earned flat fee)",
              A, MATTER, AMOUNT, opt("--invoice", "invoice_id"), REFERENCE,
              opt("--notice-sent-on", "client_notice_sent_on"),
-             opt("--notice-ref", "notice_reference"), Flag("--date", "transferred_on"))),
+             opt("--notice-ref", "notice_reference"), opt("--authorised-by", "authorised_by"),
+             Flag("--date", "transferred_on"))),
     CommandSpec(
         "transfer_trust_between_matters", t.TransferTrustBetweenMatters,
         h.transfer_trust_between_matters,
@@ -79,7 +80,9 @@ TRUST: tuple[CommandSpec, ...] = (
         _cli("between-matters", "move client money between matters (with the client's consent)",
              A, Flag("--from-matter", "from_matter_id"), Flag("--to-matter", "to_matter_id"),
              AMOUNT, opt("--consent-ref", "client_consent_ref"),
-             opt("--consent-on", "consent_on"), Flag("--date", "transferred_on"))),
+             opt("--consent-on", "consent_on"), opt("--direction-ref", "direction_ref"),
+             opt("--direction-on", "direction_on"), opt("--approved-by", "approved_by"),
+             opt("--authorised-by", "authorised_by"), Flag("--date", "transferred_on"))),
     CommandSpec(
         "request_trust_replenishment", t.RequestTrustReplenishment,
         h.request_trust_replenishment,
@@ -123,4 +126,18 @@ TRUST: tuple[CommandSpec, ...] = (
               "Sign the balanced three-way reconciliation of a month end"),
         _cli("reconcile", "sign the three-way reconciliation of a month end",
              A, Flag("--period-end", "period_end"), Flag("--date", "signed_on"))),
+    CommandSpec(
+        "add_trust_signer", t.AddTrustSigner, h.add_trust_signer,
+        _http(f"{P}/signers", ADMIN_ONLY, "Make a principal an authorised signer of the account"),
+        _cli("signer-add", "make a principal an authorised signer of the account",
+             A, Flag("--principal", "principal_id"),
+             switch("--firm-admin", "firm_admin", sets=True,
+                    help="a firm admin: may approve transfers between clients"),
+             Flag("--date", "added_on"))),
+    CommandSpec(
+        "remove_trust_signer", t.RemoveTrustSigner, h.remove_trust_signer,
+        _http(f"{P}/signers/{{principal_id}}/removal", ADMIN_ONLY,
+              "Remove an authorised signer of the account"),
+        _cli("signer-remove", "remove an authorised signer of the account",
+             A, Flag("--principal", "principal_id"), Flag("--date", "removed_on"))),
 )

@@ -6,6 +6,7 @@
     ledger trust reconciliation --account A --period-end DATE
     ledger trust evergreen [--on DATE]
     ledger trust exceptions [--on DATE] [--stale-days N]
+    ledger trust signers --account A
 
 Each takes ``--as-of T`` (the books as recorded up to that moment) and ``--json``.
 Without ``--json`` a short summary is printed; the JSON is the full report.
@@ -70,6 +71,8 @@ REPORTS: list[tuple[str, str, Report, list[str]]] = [
      ["account", "period_end"]),
     ("evergreen", "evergreen retainers against their floors",
      lambda b, a, on: r.evergreen(b, on), ["on"]),
+    ("signers", "the account's current authorised signers",
+     lambda b, a, on: r.signers(b, _account(a)), ["account"]),
     ("exceptions", "stale balances, unidentified funds, transfers without notice...",
      lambda b, a, on: r.exceptions(b, on, a.stale_days), ["on", "stale_days"]),
 ]
