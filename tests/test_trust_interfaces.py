@@ -131,5 +131,7 @@ def test_trust_routes(api: Api) -> None:
     assert api.ok("admin", f"{base}/reconciliations", {
         "period_end": "2024-03-31", "signed_on": "2024-04-01"})["outstanding_items"] == 0
     assert api.get("admin", "/v1/trust/exceptions", on="2024-03-31").status_code == 200
+    assert [x["principal_id"] for x in api.get("admin", f"{base}/signers").json()[
+        "signers"]] == ["admin", "partner"]
     assert api.get("admin", f"{base}/journals", start="2024-03-01",
                    end="2024-03-31").json()["receipts_total_minor"] == 100_000
