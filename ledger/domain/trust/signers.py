@@ -48,7 +48,7 @@ class TrustSigners(Aggregate):
         if principal_id not in self.signers:
             raise TrustUnauthorisedSignerError(
                 "not a current authorised signer of this trust account "
-                "(see `ledger trust signers list`)", field=field)
+                "(see `ledger trust signers --account ...`)", field=field)
 
     def when_signer(self, event: Any) -> None:
         match event:
