@@ -68,6 +68,8 @@ def test_one_clients_money_goes_to_another_only_on_direction_and_admin_approval(
     books = load_books(firm_store)
     ledgers = {c["client_id"]: c for c in r.client_ledgers(books, f["account"], d(5, 31))[
         "clients"]}
+    assert (ledgers[str(acme)]["client_name"], ledgers[str(baker)]["client_name"]) == (
+        "Acme", "Baker")
     out = [ln for ln in ledgers[str(acme)]["lines"] if ln.get("cross_client")]
     into = [ln for ln in ledgers[str(baker)]["lines"] if ln.get("cross_client")]
     assert [(ln["kind"], ln["amount_minor"], ln["direction_ref"], ln["approved_by"])

@@ -37,7 +37,15 @@ def _on(args: argparse.Namespace) -> date:
 
 
 def _summary(report: dict[str, Any]) -> list[str]:
-    return [f"{k}: {v}" for k, v in report.items() if not isinstance(v, (list, dict))]
+    lines = [f"{k}: {v}" for k, v in report.items() if not isinstance(v, (list, dict))]
+    for client in report.get("clients", []):  # a ledger is read by the client's name
+        lines.append(f"  {client['client_name'] or '-':24} {client['client_id']}  "
+                     f"balance {client['balance_minor']}")
+    for signer in report.get("signers", []):
+        admin = "firm admin" if signer["firm_admin"] else "signer"
+        lines.append(f"  {signer['principal_id']:24} {admin:10}  added {signer['added_on']} "
+                     f"by {signer['added_by']}")
+    return lines
 
 
 def _run(report: Report) -> Callable[[argparse.Namespace, Settings], int]:

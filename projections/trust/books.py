@@ -28,13 +28,15 @@ from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
 from ledger.codec import MsgspecTranscoder, TypedMapper
+from ledger.domain.client import ClientOnboarded
 from ledger.domain.payment import PaymentReceived
 from ledger.domain.trust import events as ev
 from ledger.domain.trust.reconcile import JournalItem
 from ledger.store.firm import FirmStore
 from projections.asof import position_at
 
-TOPICS = [get_topic(cls) for cls in (*ev.TRUST_EVENTS, *ev.SIGNER_EVENTS, PaymentReceived)]
+TOPICS = [get_topic(cls) for cls in (*ev.TRUST_EVENTS, *ev.SIGNER_EVENTS, PaymentReceived,
+                                      ClientOnboarded)]
 
 
 @dataclass
@@ -77,6 +79,7 @@ class TrustBooks:
     disputes: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     trust_payments: dict[UUID, PaymentReceived] = field(default_factory=dict)
     signers: dict[UUID, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    client_names: dict[UUID, str] = field(default_factory=dict)
 
     def meta(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat() if self.as_of else None,
@@ -141,6 +144,8 @@ def fold(books: TrustBooks, pos: int, account: UUID, e: Any,
                                 journal, reference, str(entry), **extra))
 
     match e:
+        case ClientOnboarded():  # ``account`` is the client here; "[erased]" once shredded
+            books.client_names[account] = confidential.get("name", "")
         case PaymentReceived():
             if e.method == "trust":
                 books.trust_payments[e.originator_id] = e

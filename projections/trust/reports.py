@@ -51,7 +51,8 @@ def client_ledgers(books: TrustBooks, account_id: UUID, on: date,
             mshown, mbalance, mnegative = _running(mlines)
             matters.append({"matter_id": str(mid), "balance_minor": mbalance,
                             "negative": mnegative, "lines": mshown})
-        clients.append({"client_id": str(cid), "balance_minor": balance, "negative": negative,
+        clients.append({"client_id": str(cid), "client_name": books.client_names.get(cid, ""),
+                        "balance_minor": balance, "negative": negative,
                         "lines": shown, "matters": matters})
     return {**books.meta(), "account_id": str(account_id), "on": str(on),
             "currency": books.accounts.get(account_id, {}).get("currency"),
