@@ -165,3 +165,38 @@ def test_a_dispute_hold_is_bounded_by_the_matters_balance_on_its_date(
     assert hold(60_000, d(3, 5))["held_minor"] == 60_000
     refused(svc, te.TrustDisputeExceedsBalanceError, lambda: hold(40_001, d(3, 6)),
             "amount_minor")
+
+
+def test_a_deposit_returned_after_use_shows_the_shortfall_until_the_firm_covers_it(
+        f: dict[str, Any], firm_store: FirmStore) -> None:
+    svc, acc = f["svc"], f["account"]
+    dep = UUID(str(r.client_ledgers(load_books(firm_store), acc, d(3, 31))["clients"][0][
+        "lines"][0]["entry_id"]))
+    disburse(svc, acc, f["acme"], f["a1"], 60_000, d(3, 5), "CHK-2001")
+
+    def reverse(after_use: bool) -> Any:
+        return svc.reverse_trust_deposit(ADMIN, t.ReverseTrustDeposit(
+            idempotency_key=key(), account_id=acc, deposit_id=dep, reason="returned NSF",
+            after_use=after_use, reversed_on=d(3, 8)))
+
+    def cover(amount: int) -> Any:
+        return svc.cover_trust_shortfall(ADMIN, t.CoverTrustShortfall(
+            idempotency_key=key(), account_id=acc, matter_id=f["a1"], amount_minor=amount,
+            reference="FIRM-COVER-1", covered_on=d(3, 9)))
+
+    refused(svc, te.TrustCoverExceedsShortfallError, lambda: cover(1), "amount_minor")
+    refused(svc, te.TrustOverdraftError, lambda: reverse(False), "amount_minor")
+    assert reverse(True)["matter_balance_minor"] == -60_000
+    refused(svc, te.TrustOverdraftError,
+            lambda: disburse(svc, acc, f["acme"], f["a1"], 1, d(3, 9), "CHK-2002"),
+            "amount_minor")
+    flagged = r.exceptions(load_books(firm_store), d(3, 31))["negative_balances"]
+    assert [(x["kind"], x["balance_minor"]) for x in flagged] == [("deposit_reversed", -60_000)]
+    refused(svc, te.TrustCoverExceedsShortfallError, lambda: cover(60_001), "amount_minor")
+    assert cover(60_000)["client_balance_minor"] == 0
+    books = load_books(firm_store)
+    ledger = r.client_ledgers(books, acc, d(3, 31))["clients"][0]
+    assert [(ln["kind"], ln["balance_minor"]) for ln in ledger["lines"]] == [
+        ("deposit", 100_000), ("disbursement", 40_000), ("deposit_reversed", -60_000),
+        ("firm_cover", 0)]
+    assert r.trial_balance(books, acc, d(3, 31))["difference_minor"] == 0

@@ -86,7 +86,8 @@ def reverse_trust_deposit(ctx: Context, who: Principal, cmd: t.ReverseTrustDepos
         found = [j.reference for j in account.journal if j.entry_id == str(cmd.deposit_id)]
         reference = found[0] if found else "-"
     account.reverse_deposit(actor=who.id, effective_on=cmd.reversed_on,
-                            deposit_id=cmd.deposit_id, reason=cmd.reason, reference=reference)
+                            deposit_id=cmd.deposit_id, reason=cmd.reason, reference=reference,
+                            after_use=cmd.after_use)
     assert deposit is not None
     return Decision([account], {"deposit_id": str(cmd.deposit_id),
                                 "matter_balance_minor": account.balance_minor(deposit.matter_id),
@@ -250,3 +251,14 @@ def remove_trust_signer(ctx: Context, who: Principal, cmd: t.RemoveTrustSigner) 
                           principal_id=cmd.principal_id)
     return Decision([account], {"principal_id": cmd.principal_id,
                                 "signers": len(account.signers)})
+
+
+def cover_trust_shortfall(ctx: Context, who: Principal, cmd: t.CoverTrustShortfall) -> Decision:
+    require_admin(who, "cover trust shortfalls with firm money")
+    matter = ctx.matter(cmd.matter_id)
+    account = trust_account(ctx, cmd.account_id)
+    entry_id = uuid4()
+    account.cover_shortfall(actor=who.id, effective_on=cmd.covered_on, entry_id=entry_id,
+                            matter=matter, amount_minor=cmd.amount_minor,
+                            reference=cmd.reference)
+    return Decision([account], {"entry_id": str(entry_id), **_balances(account, matter)})

@@ -52,6 +52,9 @@ class ReverseTrustDeposit(Command):
     reason: Reason
     reference: Reference | None = Field(
         default=None, description="the bank's reference (default: the deposit's)")
+    after_use: bool = Field(
+        default=False, description="returned after the money was used: recorded all the same, "
+        "the client's ledger goes negative until the firm covers it")
     reversed_on: date
 
 
@@ -186,3 +189,11 @@ class RemoveTrustSigner(Command):
     account_id: UUID
     principal_id: PrincipalId
     removed_on: date
+
+
+class CoverTrustShortfall(Command):
+    account_id: UUID
+    matter_id: UUID
+    amount_minor: Minor
+    reference: Reference
+    covered_on: date

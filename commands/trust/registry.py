@@ -52,7 +52,11 @@ TRUST: tuple[CommandSpec, ...] = (
               "Reverse a deposit returned unpaid"),
         _cli("reverse-deposit", "reverse a deposit returned unpaid",
              A, Flag("--deposit", "deposit_id"), Flag("--reason", "reason"),
-             opt("--reference", "reference"), Flag("--date", "reversed_on"))),
+             opt("--reference", "reference"),
+             switch("--after-use", "after_use", sets=True,
+                    help="returned after the money was used: the client's ledger goes negative "
+                    "until the firm covers it (cover-shortfall)"),
+             Flag("--date", "reversed_on"))),
     CommandSpec(
         "record_trust_disbursement", t.RecordTrustDisbursement, h.record_trust_disbursement,
         _http(f"{P}/disbursements", BILLING, "Pay out of trust for a client"),
@@ -106,6 +110,12 @@ TRUST: tuple[CommandSpec, ...] = (
         _http(f"{P}/firm-funds", ADMIN_ONLY, "Put firm money in trust to cover bank charges"),
         _cli("firm-funds", "put firm money in trust for bank charges",
              A, AMOUNT, REFERENCE, Flag("--date", "deposited_on"))),
+    CommandSpec(
+        "cover_trust_shortfall", t.CoverTrustShortfall, h.cover_trust_shortfall,
+        _http(f"{P}/shortfall-covers", ADMIN_ONLY,
+              "Cover with firm money a client matter's ledger left negative by a returned deposit"),
+        _cli("cover-shortfall", "cover a client matter's trust shortfall with firm money",
+             A, MATTER, AMOUNT, REFERENCE, Flag("--date", "covered_on"))),
     CommandSpec(
         "record_bank_charge", t.RecordBankCharge, h.record_bank_charge,
         _http(f"{P}/bank-charges", ADMIN_ONLY, "Record a bank fee (firm ledger)"),

@@ -196,6 +196,9 @@ def fold(books: TrustBooks, pos: int, account: UUID, e: Any,
                 e.direction_ref, e.transfer_id, detail={
                     **direction, "from_client_id": str(e.from_client_id),
                     "from_matter_id": str(e.from_matter_id)})
+        case ev.FirmCoveredShortfall():
+            add("firm_cover", e.client_id, e.matter_id, e.amount_minor, e.amount_minor,
+                e.reference, e.entry_id, purpose="returned deposit covered by the firm")
         case ev.TrustSignerAdded():
             books.signers.setdefault(account, {})[e.principal_id] = {
                 "principal_id": e.principal_id, "firm_admin": e.firm_admin,

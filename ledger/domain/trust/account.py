@@ -43,6 +43,7 @@ from ledger.domain.payment import Payment
 from ledger.domain.trust.errors import (
     TrustComminglingError,
     TrustConsentMissingError,
+    TrustCoverExceedsShortfallError,
     TrustCrossClientTransferError,
     TrustDepositNotFoundError,
     TrustDepositReversedError,
@@ -66,6 +67,7 @@ from ledger.domain.trust.events import (
     BankChargeRecorded,
     BankStatementImported,
     DisbursementMethod,
+    FirmCoveredShortfall,
     FirmFundsDeposited,
     TrustAccountOpened,
     TrustDepositRecorded,
@@ -205,7 +207,11 @@ class TrustAccount(TrustSigners, TrustStatements, Aggregate):
                            reference=reference, confidential={"payor": payor})
 
     def reverse_deposit(self, *, actor: str, effective_on: date, deposit_id: UUID,
-                        reason: str, reference: str) -> None:
+                        reason: str, reference: str, after_use: bool = False) -> None:
+        """The bank took a deposit back. Refused if the money was already used, unless
+        ``after_use`` says so: then it is recorded all the same (it is the bank's fact),
+        the client's ledger shows the shortfall as a negative balance, which ``trust
+        exceptions`` lists until the firm covers it (``cover_shortfall``)."""
         deposit = self.deposits.get(deposit_id)
         if deposit is None:
             raise TrustDepositNotFoundError("no such deposit on this account",
@@ -213,8 +219,11 @@ class TrustAccount(TrustSigners, TrustStatements, Aggregate):
         if deposit.reversed:
             raise TrustDepositReversedError("the deposit is already reversed",
                                             field="deposit_id")
-        self._check_outflow(deposit.client_id, deposit.matter_id, deposit.amount_minor,
-                            effective_on, respect_disputes=False)
+        if after_use:
+            self._check_period(effective_on)
+        else:
+            self._check_outflow(deposit.client_id, deposit.matter_id, deposit.amount_minor,
+                                effective_on, respect_disputes=False)
         self.trigger_event(TrustDepositReversed, actor=actor, effective_on=effective_on,
                            deposit_id=deposit_id, client_id=deposit.client_id,
                            matter_id=deposit.matter_id, amount_minor=deposit.amount_minor,
@@ -390,6 +399,26 @@ class TrustAccount(TrustSigners, TrustStatements, Aggregate):
 
     # -- the firm's own money ------------------------------------------------------
 
+    def shortfall_minor(self, client_id: UUID, matter_id: UUID, on: date) -> int:
+        """How far below zero the matter's or client's ledger goes from ``on`` on."""
+        least = min(self._available(str(matter_id), on),
+                    self._available(f"client:{client_id}", on))
+        return max(0, -least)
+
+    def cover_shortfall(self, *, actor: str, effective_on: date, entry_id: UUID,
+                        matter: Matter, amount_minor: int, reference: str) -> None:
+        assert matter.client_id is not None
+        self._check_amount(amount_minor)
+        self._check_period(effective_on)
+        shortfall = self.shortfall_minor(matter.client_id, matter.id, effective_on)
+        if amount_minor > shortfall:
+            raise TrustCoverExceedsShortfallError(
+                f"the matter's trust shortfall from {effective_on} is {shortfall}; firm money "
+                "beyond it would be commingled", field="amount_minor")
+        self.trigger_event(FirmCoveredShortfall, actor=actor, effective_on=effective_on,
+                           entry_id=entry_id, client_id=matter.client_id, matter_id=matter.id,
+                           amount_minor=amount_minor, reference=reference)
+
     def deposit_firm_funds(self, *, actor: str, effective_on: date, entry_id: UUID,
                            amount_minor: int, reference: str) -> None:
         self._check_amount(amount_minor)
@@ -465,6 +494,9 @@ class TrustAccount(TrustSigners, TrustStatements, Aggregate):
                 self.disputes[event.dispute_id] = (event.matter_id, event.amount_minor)
             case TrustDisputeResolved():
                 self.disputes.pop(event.dispute_id, None)
+            case FirmCoveredShortfall():
+                self._move(on, event.client_id, event.matter_id, event.amount_minor)
+                self._journal(event, event.entry_id, "firm_cover", event.amount_minor)
             case FirmFundsDeposited():
                 self._move(on, None, None, event.amount_minor)
                 self._journal(event, event.entry_id, "firm_funds", event.amount_minor)

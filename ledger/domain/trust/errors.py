@@ -175,3 +175,9 @@ class TrustPaymentWithoutTransferError(TrustRuleError):
     from trust is ``trust to-operating``, which moves both in one transaction."""
 
     type = "trust-payment-needs-transfer"
+
+
+class TrustCoverExceedsShortfallError(TrustRuleError):
+    """Firm money for a client matter beyond what brings its ledger back to zero."""
+
+    type = "trust-cover-exceeds-shortfall"

@@ -237,8 +237,19 @@ class TrustSignerRemoved(LedgerEvent):
     principal_id: str
 
 
+class FirmCoveredShortfall(LedgerEvent):
+    """The firm's own money put in trust to bring a client matter's ledger that a
+    deposit returned after use left negative back to zero (never more than the shortfall)."""
+
+    entry_id: UUID
+    client_id: UUID
+    matter_id: UUID
+    amount_minor: int
+    reference: str
+
+
 SIGNER_EVENTS: tuple[type, ...] = (TrustTransferredBetweenClients, TrustSignerAdded,
-                                   TrustSignerRemoved)
+                                   TrustSignerRemoved, FirmCoveredShortfall)
 """Trust events added after the move: their topics name this module."""
 
 for _event_class in SIGNER_EVENTS:
