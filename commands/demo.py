@@ -1,6 +1,10 @@
 """A small, realistic quarter of billing for the demo (three clients: hourly,
 flat fee, contingency), recorded through the same service as everything else.
 
+Fabrikam's invoice is paid from trust the only way the ledger allows: its money
+is deposited in a trust account and moved to operating against the invoice, so
+the trust ledger and the receivable move together.
+
 Idempotency keys are fixed, so running the demo again on the same firm records
 nothing new and prints the same figures.
 """
@@ -13,6 +17,7 @@ from uuid import UUID
 from commands import models as m
 from commands.auth import Principal
 from commands.service import BillingService, CommandResult
+from commands.trust import models as t
 from ledger.domain.ids import firm_id
 from ledger.domain.money import format_money
 from ledger.domain.roles import ADMIN, CLERK
@@ -114,9 +119,21 @@ def record_demo_scenario(service: BillingService) -> list[str]:
         allocations=[{"invoice_id": ct_jan, "amount_minor": 300_000}])
     run("write_off", m.WriteOff, invoice_id=ct_jan, amount_minor=4_500,
         reason="courier charge disputed", approved_by="PA", written_off_on=date(2024, 3, 31))
-    run("record_payment", m.RecordPayment, client_id=fb, amount_minor=5_000_000,
-        currency="USD", method="trust", reference="IOLTA 1", received_on=date(2024, 3, 25),
-        allocations=[{"invoice_id": fb_feb, "amount_minor": 5_000_000}])
+    trust = uid(run("open_trust_account", t.OpenTrustAccount, bank="First Bank",
+                    account_number="000123456789", currency="USD", iolta=True,
+                    jurisdiction="US-AZ", opened_on=date(2024, 3, 1)), "account_id")
+    run("add_trust_signer", t.AddTrustSigner, account_id=trust, principal_id=DEMO_ADMIN.id,
+        firm_admin=True, added_on=date(2024, 3, 1))
+    run("record_trust_deposit", t.RecordTrustDeposit, account_id=trust, client_id=fb,
+        matter_id=contingency, amount_minor=6_000_000, currency="USD", payor="Fabrikam",
+        purpose="settlement", reference="DEP-FB-1", received_on=date(2024, 3, 20))
+    paid = run("transfer_trust_to_operating", t.TransferTrustToOperating, account_id=trust,
+               matter_id=contingency, amount_minor=5_000_000, invoice_id=fb_feb,
+               reference="IOLTA 1", client_notice_sent_on=date(2024, 3, 22),
+               notice_reference="NOTICE-FB-1", transferred_on=date(2024, 3, 25))
+    lines.append(f"paid INV-00005 from Fabrikam's trust money: "
+                 f"{format_money(5_000_000, 'USD')} to operating, "
+                 f"{format_money(int(paid['client_balance_minor']), 'USD')} left in trust")
     grant = run("grant_access", m.GrantAccess, principal_id="clerk", scope="client",
                 scope_id=nw, role=CLERK, reason="collections",
                 granted_on=date(2024, 3, 1))

@@ -27,6 +27,9 @@ def test_demo_scenario_prints_each_clients_balance(service: BillingService) -> N
                         "Contoso (flat fee)": ["USD", "1,000.00"],
                         "Fabrikam (contingency)": ["USD", "2,495.00"]}
     assert "issued INV-00005" in text
+    # Fabrikam's 50,000.00 came out of its 60,000.00 trust deposit, not from nowhere.
+    assert ("paid INV-00005 from Fabrikam's trust money: USD 50,000.00 to operating, "
+            "USD 10,000.00 left in trust") in text
     count = service.event_count()
     assert cli.record_demo_scenario(service)[-4:] == lines[-4:]  # idempotent re-run
     assert service.event_count() == count

@@ -145,7 +145,7 @@ def test_a_quarter_of_billing(service: BillingService) -> None:
                                     written_off_on=d(3, 31)))
     svc.record_payment(ADMIN, m.RecordPayment(
         idempotency_key=key(), client_id=fabrikam, amount_minor=5_000_000, currency="USD",
-        method="trust", reference="IOLTA transfer 1", received_on=d(3, 25),
+        method="wire", reference="WIRE 9001", received_on=d(3, 25),
         allocations=(m.Allocation(invoice_id=fb_feb, amount_minor=5_000_000),)))
 
     # -- the figures, by hand (see the module docstring) ------------------------------------

@@ -39,6 +39,10 @@ def test_trust_verbs(service: BillingService, firm_store: FirmStore,
     acc = run("open-account", "--bank", "Second Bank", "--account-number", "99-1",
               "--currency", "USD", "--jurisdiction", "US-IA", "--date", "2024-03-01")
     account = acc["account_id"]
+    for signer in ("partner@firm", "cli-admin"):
+        run("signer-add", "--account", account, "--principal", signer, "--date", "2024-03-01")
+    assert [s["principal_id"] for s in run("signers", "--account", account)["signers"]] == [
+        "cli-admin", "partner@firm"]
     common = ["--account", account, "--client", str(f["acme"]), "--matter", str(f["a1"]),
               "--currency", "USD"]
     run("deposit", *common, "--amount", "250000", "--payor", "Acme Holdings", "--purpose",
@@ -86,6 +90,8 @@ def test_trust_routes(api: Api) -> None:
         "bank": "First Bank", "account_number": "123", "currency": "USD", "iolta": True,
         "jurisdiction": "US-AZ", "opened_on": "2024-03-01"})["account_id"]
     base = f"/v1/trust/accounts/{account}"
+    for signer in ("partner", "admin"):
+        api.ok("admin", f"{base}/signers", {"principal_id": signer, "added_on": "2024-03-01"})
     deposit = {"client_id": c1, "matter_id": m1, "amount_minor": 100_000, "currency": "USD",
                "payor": "Hawthorne treasury", "purpose": "retainer", "reference": "DEP-1",
                "received_on": "2024-03-04"}
@@ -125,5 +131,7 @@ def test_trust_routes(api: Api) -> None:
     assert api.ok("admin", f"{base}/reconciliations", {
         "period_end": "2024-03-31", "signed_on": "2024-04-01"})["outstanding_items"] == 0
     assert api.get("admin", "/v1/trust/exceptions", on="2024-03-31").status_code == 200
+    assert [x["principal_id"] for x in api.get("admin", f"{base}/signers").json()[
+        "signers"]] == ["admin", "partner"]
     assert api.get("admin", f"{base}/journals", start="2024-03-01",
                    end="2024-03-31").json()["receipts_total_minor"] == 100_000

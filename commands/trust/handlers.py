@@ -86,7 +86,8 @@ def reverse_trust_deposit(ctx: Context, who: Principal, cmd: t.ReverseTrustDepos
         found = [j.reference for j in account.journal if j.entry_id == str(cmd.deposit_id)]
         reference = found[0] if found else "-"
     account.reverse_deposit(actor=who.id, effective_on=cmd.reversed_on,
-                            deposit_id=cmd.deposit_id, reason=cmd.reason, reference=reference)
+                            deposit_id=cmd.deposit_id, reason=cmd.reason, reference=reference,
+                            after_use=cmd.after_use)
     assert deposit is not None
     return Decision([account], {"deposit_id": str(cmd.deposit_id),
                                 "matter_balance_minor": account.balance_minor(deposit.matter_id),
@@ -121,7 +122,7 @@ def transfer_trust_to_operating(ctx: Context, who: Principal,
         actor=who.id, effective_on=cmd.transferred_on, transfer_id=transfer_id, matter=matter,
         amount_minor=cmd.amount_minor, invoice=invoice, payment_id=uuid4(),
         reference=cmd.reference, notice_sent_on=cmd.client_notice_sent_on,
-        notice_reference=cmd.notice_reference)
+        notice_reference=cmd.notice_reference, authorised_by=cmd.authorised_by or who.id)
     saved: list[Aggregate] = [account]
     if payment is not None and invoice is not None:
         saved += [payment, invoice]
@@ -140,7 +141,9 @@ def transfer_trust_between_matters(ctx: Context, who: Principal,
     account.transfer_between_matters(
         actor=who.id, effective_on=cmd.transferred_on, transfer_id=transfer_id, source=source,
         target=target, amount_minor=cmd.amount_minor, consent_ref=cmd.client_consent_ref,
-        consent_on=cmd.consent_on)
+        consent_on=cmd.consent_on, authorised_by=cmd.authorised_by or who.id,
+        direction_ref=cmd.direction_ref, direction_on=cmd.direction_on,
+        approved_by=cmd.approved_by)
     return Decision([account], {"transfer_id": str(transfer_id),
                                 "from_matter_balance_minor": account.balance_minor(source.id),
                                 "to_matter_balance_minor": account.balance_minor(target.id)})
@@ -220,6 +223,7 @@ def complete_trust_reconciliation(ctx: Context, who: Principal,
                                   cmd: t.CompleteTrustReconciliation) -> Decision:
     require_admin(who, "sign trust reconciliations")
     account = trust_account(ctx, cmd.account_id)
+    account.check_signer(who.id, "signed_by")
     reconciliation_id = uuid4()
     rec = account.complete_reconciliation(actor=who.id, effective_on=cmd.signed_on,
                                           reconciliation_id=reconciliation_id,
@@ -229,3 +233,32 @@ def complete_trust_reconciliation(ctx: Context, who: Principal,
                                 "journal_minor": rec.journal_minor,
                                 "client_ledgers_minor": rec.client_ledgers_minor,
                                 "outstanding_items": rec.outstanding_items})
+
+
+def add_trust_signer(ctx: Context, who: Principal, cmd: t.AddTrustSigner) -> Decision:
+    require_admin(who, "designate trust account signers")
+    account = trust_account(ctx, cmd.account_id)
+    account.add_signer(actor=who.id, effective_on=cmd.added_on, principal_id=cmd.principal_id,
+                       firm_admin=cmd.firm_admin)
+    return Decision([account], {"principal_id": cmd.principal_id,
+                                "signers": len(account.signers)})
+
+
+def remove_trust_signer(ctx: Context, who: Principal, cmd: t.RemoveTrustSigner) -> Decision:
+    require_admin(who, "remove trust account signers")
+    account = trust_account(ctx, cmd.account_id)
+    account.remove_signer(actor=who.id, effective_on=cmd.removed_on,
+                          principal_id=cmd.principal_id)
+    return Decision([account], {"principal_id": cmd.principal_id,
+                                "signers": len(account.signers)})
+
+
+def cover_trust_shortfall(ctx: Context, who: Principal, cmd: t.CoverTrustShortfall) -> Decision:
+    require_admin(who, "cover trust shortfalls with firm money")
+    matter = ctx.matter(cmd.matter_id)
+    account = trust_account(ctx, cmd.account_id)
+    entry_id = uuid4()
+    account.cover_shortfall(actor=who.id, effective_on=cmd.covered_on, entry_id=entry_id,
+                            matter=matter, amount_minor=cmd.amount_minor,
+                            reference=cmd.reference)
+    return Decision([account], {"entry_id": str(entry_id), **_balances(account, matter)})

@@ -52,6 +52,9 @@ class ReverseTrustDeposit(Command):
     reason: Reason
     reference: Reference | None = Field(
         default=None, description="the bank's reference (default: the deposit's)")
+    after_use: bool = Field(
+        default=False, description="returned after the money was used: recorded all the same, "
+        "the client's ledger goes negative until the firm covers it")
     reversed_on: date
 
 
@@ -80,6 +83,8 @@ class TransferTrustToOperating(Command):
     reference: Reference
     client_notice_sent_on: date | None = None
     notice_reference: Reference | None = None
+    authorised_by: PrincipalId | None = Field(
+        default=None, description="a current signer of the account (default: the actor)")
     transferred_on: date
 
 
@@ -90,6 +95,13 @@ class TransferTrustBetweenMatters(Command):
     amount_minor: Minor
     client_consent_ref: Reference | None = None
     consent_on: date | None = None
+    direction_ref: Reference | None = Field(
+        default=None, description="between clients: the source client's written direction")
+    direction_on: date | None = None
+    approved_by: PrincipalId | None = Field(
+        default=None, description="between clients: a firm admin signer of the account")
+    authorised_by: PrincipalId | None = Field(
+        default=None, description="a current signer of the account (default: the actor)")
     transferred_on: date
 
 
@@ -163,3 +175,25 @@ class CompleteTrustReconciliation(Command):
     account_id: UUID
     period_end: date
     signed_on: date
+
+
+class AddTrustSigner(Command):
+    account_id: UUID
+    principal_id: PrincipalId
+    firm_admin: bool = Field(default=False,
+                             description="may approve transfers between clients")
+    added_on: date
+
+
+class RemoveTrustSigner(Command):
+    account_id: UUID
+    principal_id: PrincipalId
+    removed_on: date
+
+
+class CoverTrustShortfall(Command):
+    account_id: UUID
+    matter_id: UUID
+    amount_minor: Minor
+    reference: Reference
+    covered_on: date

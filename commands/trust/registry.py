@@ -52,7 +52,11 @@ TRUST: tuple[CommandSpec, ...] = (
               "Reverse a deposit returned unpaid"),
         _cli("reverse-deposit", "reverse a deposit returned unpaid",
              A, Flag("--deposit", "deposit_id"), Flag("--reason", "reason"),
-             opt("--reference", "reference"), Flag("--date", "reversed_on"))),
+             opt("--reference", "reference"),
+             switch("--after-use", "after_use", sets=True,
+                    help="returned after the money was used: the client's ledger goes negative "
+                    "until the firm covers it (cover-shortfall)"),
+             Flag("--date", "reversed_on"))),
     CommandSpec(
         "record_trust_disbursement", t.RecordTrustDisbursement, h.record_trust_disbursement,
         _http(f"{P}/disbursements", BILLING, "Pay out of trust for a client"),
@@ -70,7 +74,8 @@ TRUST: tuple[CommandSpec, ...] = (
              "move earned money to operating (against an invoice, or an earned flat fee)",
              A, MATTER, AMOUNT, opt("--invoice", "invoice_id"), REFERENCE,
              opt("--notice-sent-on", "client_notice_sent_on"),
-             opt("--notice-ref", "notice_reference"), Flag("--date", "transferred_on"))),
+             opt("--notice-ref", "notice_reference"), opt("--authorised-by", "authorised_by"),
+             Flag("--date", "transferred_on"))),
     CommandSpec(
         "transfer_trust_between_matters", t.TransferTrustBetweenMatters,
         h.transfer_trust_between_matters,
@@ -79,7 +84,9 @@ TRUST: tuple[CommandSpec, ...] = (
         _cli("between-matters", "move client money between matters (with the client's consent)",
              A, Flag("--from-matter", "from_matter_id"), Flag("--to-matter", "to_matter_id"),
              AMOUNT, opt("--consent-ref", "client_consent_ref"),
-             opt("--consent-on", "consent_on"), Flag("--date", "transferred_on"))),
+             opt("--consent-on", "consent_on"), opt("--direction-ref", "direction_ref"),
+             opt("--direction-on", "direction_on"), opt("--approved-by", "approved_by"),
+             opt("--authorised-by", "authorised_by"), Flag("--date", "transferred_on"))),
     CommandSpec(
         "request_trust_replenishment", t.RequestTrustReplenishment,
         h.request_trust_replenishment,
@@ -104,6 +111,12 @@ TRUST: tuple[CommandSpec, ...] = (
         _cli("firm-funds", "put firm money in trust for bank charges",
              A, AMOUNT, REFERENCE, Flag("--date", "deposited_on"))),
     CommandSpec(
+        "cover_trust_shortfall", t.CoverTrustShortfall, h.cover_trust_shortfall,
+        _http(f"{P}/shortfall-covers", ADMIN_ONLY,
+              "Cover with firm money a client matter's ledger left negative by a returned deposit"),
+        _cli("cover-shortfall", "cover a client matter's trust shortfall with firm money",
+             A, MATTER, AMOUNT, REFERENCE, Flag("--date", "covered_on"))),
+    CommandSpec(
         "record_bank_charge", t.RecordBankCharge, h.record_bank_charge,
         _http(f"{P}/bank-charges", ADMIN_ONLY, "Record a bank fee (firm ledger)"),
         _cli("bank-charge", "record a bank fee",
@@ -123,4 +136,18 @@ TRUST: tuple[CommandSpec, ...] = (
               "Sign the balanced three-way reconciliation of a month end"),
         _cli("reconcile", "sign the three-way reconciliation of a month end",
              A, Flag("--period-end", "period_end"), Flag("--date", "signed_on"))),
+    CommandSpec(
+        "add_trust_signer", t.AddTrustSigner, h.add_trust_signer,
+        _http(f"{P}/signers", ADMIN_ONLY, "Make a principal an authorised signer of the account"),
+        _cli("signer-add", "make a principal an authorised signer of the account",
+             A, Flag("--principal", "principal_id"),
+             switch("--firm-admin", "firm_admin", sets=True,
+                    help="a firm admin: may approve transfers between clients"),
+             Flag("--date", "added_on"))),
+    CommandSpec(
+        "remove_trust_signer", t.RemoveTrustSigner, h.remove_trust_signer,
+        _http(f"{P}/signers/{{principal_id}}/removal", ADMIN_ONLY,
+              "Remove an authorised signer of the account"),
+        _cli("signer-remove", "remove an authorised signer of the account",
+             A, Flag("--principal", "principal_id"), Flag("--date", "removed_on"))),
 )

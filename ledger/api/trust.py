@@ -95,6 +95,11 @@ def reads_router() -> APIRouter:
         return _whole_account(request, gate, "trust-reconciliation", body,
                               body["trial_balance"])
 
+    @router.get(f"{A}/signers", summary="The account's current authorised signers")
+    def signers(request: Request, account_id: UUID, *, gate: Accountants,
+                as_of: AsOf = None) -> Response:
+        return respond(request, r.signers(_books(request, as_of), account_id))
+
     @router.get("/v1/trust/evergreen", summary="Evergreen retainers against their floors")
     def evergreen(request: Request, *, gate: Readers, on: On = None,
                   as_of: AsOf = None) -> Response:

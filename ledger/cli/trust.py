@@ -8,20 +8,28 @@ holds their flags). ``register(verbs)`` adds, each with ``--json``, ``--as PRINC
                               [--no-iolta] [--cushion MINOR] --date D
     ledger trust deposit --account A --client C --matter M --amount MINOR --currency C
                          --payor P --purpose retainer|settlement|cost_advance --reference R --date D
-    ledger trust reverse-deposit --account A --deposit DEP --reason R [--reference R] --date D
+    ledger trust reverse-deposit --account A --deposit DEP --reason R [--reference R]
+                                 [--after-use] --date D
+    ledger trust cover-shortfall --account A --matter M --amount MINOR --reference R --date D
+    ledger trust signer-add --account A --principal P [--firm-admin] --date D
+    ledger trust signer-remove --account A --principal P --date D
     ledger trust disburse --account A --client C --matter M --amount MINOR --currency C
                           --payee P --purpose TEXT --method check|wire --reference CHECK_OR_WIRE
                           --authorised-by PRINCIPAL [--memo MEMO] --date D
     ledger trust to-operating --account A --matter M --amount MINOR [--invoice I]
-                              --reference R --notice-sent-on D --notice-ref R --date D
+                              --reference R --notice-sent-on D --notice-ref R
+                              [--authorised-by P] --date D
     ledger trust between-matters --account A --from-matter M --to-matter M --amount MINOR
-                                 --consent-ref R --consent-on D --date D
+                                 --consent-ref R --consent-on D [--authorised-by P] --date D
+                                 [--direction-ref R --direction-on D --approved-by ADMIN]
+                                 (the last three when the matters' clients differ)
     ledger trust request-replenishment --account A --matter M --floor MINOR [--target MINOR]
                                        --due-on D --date D
     ledger trust dispute|resolve-dispute ...   ledger trust firm-funds|bank-charge ...
     ledger trust import-statement --account A --from D --to D --opening MINOR --closing MINOR
                                   --csv FILE          (format: ledger.domain.trust.statements)
-    ledger trust reconcile --account A --period-end D --date D     (sign a balanced month)
+    ledger trust reconcile --account A --period-end D --date D     (sign a balanced month;
+                                                                    the actor must be a signer)
 
 The read-side verbs of the same group (ledgers, journals, reconciliation
 report...) come from ``ledger.cli.trust_reports``; whichever registers first

@@ -6,6 +6,7 @@
     ledger trust reconciliation --account A --period-end DATE
     ledger trust evergreen [--on DATE]
     ledger trust exceptions [--on DATE] [--stale-days N]
+    ledger trust signers --account A
 
 Each takes ``--as-of T`` (the books as recorded up to that moment) and ``--json``.
 Without ``--json`` a short summary is printed; the JSON is the full report.
@@ -36,7 +37,15 @@ def _on(args: argparse.Namespace) -> date:
 
 
 def _summary(report: dict[str, Any]) -> list[str]:
-    return [f"{k}: {v}" for k, v in report.items() if not isinstance(v, (list, dict))]
+    lines = [f"{k}: {v}" for k, v in report.items() if not isinstance(v, (list, dict))]
+    for client in report.get("clients", []):  # a ledger is read by the client's name
+        lines.append(f"  {client['client_name'] or '-':24} {client['client_id']}  "
+                     f"balance {client['balance_minor']}")
+    for signer in report.get("signers", []):
+        admin = "firm admin" if signer["firm_admin"] else "signer"
+        lines.append(f"  {signer['principal_id']:24} {admin:10}  added {signer['added_on']} "
+                     f"by {signer['added_by']}")
+    return lines
 
 
 def _run(report: Report) -> Callable[[argparse.Namespace, Settings], int]:
@@ -70,6 +79,8 @@ REPORTS: list[tuple[str, str, Report, list[str]]] = [
      ["account", "period_end"]),
     ("evergreen", "evergreen retainers against their floors",
      lambda b, a, on: r.evergreen(b, on), ["on"]),
+    ("signers", "the account's current authorised signers",
+     lambda b, a, on: r.signers(b, _account(a)), ["account"]),
     ("exceptions", "stale balances, unidentified funds, transfers without notice...",
      lambda b, a, on: r.exceptions(b, on, a.stale_days), ["on", "stale_days"]),
 ]

@@ -29,13 +29,15 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.codec import MsgspecTranscoder, TypedMapper
 from ledger.crypto.sealing import sealing_for_store
+from ledger.domain.client import ClientOnboarded
 from ledger.domain.payment import PaymentReceived
 from ledger.domain.trust import events as ev
 from ledger.domain.trust.reconcile import JournalItem
 from ledger.store.firm import FirmStore
 from projections.asof import position_at
 
-TOPICS = [get_topic(cls) for cls in (*ev.TRUST_EVENTS, PaymentReceived)]
+TOPICS = [get_topic(cls) for cls in (*ev.TRUST_EVENTS, *ev.SIGNER_EVENTS, PaymentReceived,
+                                      ClientOnboarded)]
 
 
 @dataclass
@@ -77,6 +79,8 @@ class TrustBooks:
     requests: list[tuple[UUID, ev.TrustReplenishmentRequested]] = field(default_factory=list)
     disputes: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     trust_payments: dict[UUID, PaymentReceived] = field(default_factory=dict)
+    signers: dict[UUID, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    client_names: dict[UUID, str] = field(default_factory=dict)
 
     def meta(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat() if self.as_of else None,
@@ -137,6 +141,8 @@ def fold(books: TrustBooks, pos: int, account: UUID, e: Any,
                                 journal, reference, str(entry), **extra))
 
     match e:
+        case ClientOnboarded():  # ``account`` is the client here; "[erased]" once shredded
+            books.client_names[account] = confidential.get("name", "")
         case PaymentReceived():
             if e.method == "trust":
                 books.trust_payments[e.originator_id] = e
@@ -175,6 +181,27 @@ def fold(books: TrustBooks, pos: int, account: UUID, e: Any,
             add("transfer_in", e.to_client_id, e.to_matter_id, e.amount_minor, 0,
                 e.client_consent_ref, e.transfer_id, detail={
                     **consent, "from_matter_id": str(e.from_matter_id)})
+        case ev.TrustTransferredBetweenClients():
+            direction = {"cross_client": True, "direction_ref": e.direction_ref,
+                         "direction_on": str(e.direction_on), "approved_by": e.approved_by,
+                         "authorised_by": e.authorised_by}
+            add("transfer_out", e.from_client_id, e.from_matter_id, -e.amount_minor, 0,
+                e.direction_ref, e.transfer_id, detail={
+                    **direction, "to_client_id": str(e.to_client_id),
+                    "to_matter_id": str(e.to_matter_id)})
+            add("transfer_in", e.to_client_id, e.to_matter_id, e.amount_minor, 0,
+                e.direction_ref, e.transfer_id, detail={
+                    **direction, "from_client_id": str(e.from_client_id),
+                    "from_matter_id": str(e.from_matter_id)})
+        case ev.FirmCoveredShortfall():
+            add("firm_cover", e.client_id, e.matter_id, e.amount_minor, e.amount_minor,
+                e.reference, e.entry_id, purpose="returned deposit covered by the firm")
+        case ev.TrustSignerAdded():
+            books.signers.setdefault(account, {})[e.principal_id] = {
+                "principal_id": e.principal_id, "firm_admin": e.firm_admin,
+                "added_on": str(e.effective_on), "added_by": e.actor}
+        case ev.TrustSignerRemoved():
+            books.signers.setdefault(account, {}).pop(e.principal_id, None)
         case ev.FirmFundsDeposited():
             add("firm_funds", None, None, e.amount_minor, e.amount_minor, e.reference,
                 e.entry_id, purpose="bank charges")

@@ -51,7 +51,8 @@ def client_ledgers(books: TrustBooks, account_id: UUID, on: date,
             mshown, mbalance, mnegative = _running(mlines)
             matters.append({"matter_id": str(mid), "balance_minor": mbalance,
                             "negative": mnegative, "lines": mshown})
-        clients.append({"client_id": str(cid), "balance_minor": balance, "negative": negative,
+        clients.append({"client_id": str(cid), "client_name": books.client_names.get(cid, ""),
+                        "balance_minor": balance, "negative": negative,
                         "lines": shown, "matters": matters})
     return {**books.meta(), "account_id": str(account_id), "on": str(on),
             "currency": books.accounts.get(account_id, {}).get("currency"),
@@ -162,6 +163,7 @@ def exceptions(books: TrustBooks, on: date, stale_days: int = STALE_DAYS) -> dic
     transfers without timely notice, ``trust`` payments with no trust transfer,
     wires without an authorisation memo, open disputes."""
     negative, stale, unidentified, no_notice, wires = [], [], [], [], []
+    cross_client: list[dict[str, Any]] = []
     transfer_payments = set()
     for account_id in books.accounts:
         lines = books.account_lines(account_id, on)
@@ -174,6 +176,8 @@ def exceptions(books: TrustBooks, on: date, stale_days: int = STALE_DAYS) -> dic
             last[ln.matter_id] = ln.on
             if balance[ln.matter_id] < 0:
                 negative.append({**ln.as_dict(), "balance_minor": balance[ln.matter_id]})
+            if ln.kind == "transfer_out" and ln.detail.get("cross_client"):
+                cross_client.append({"account_id": str(account_id), **ln.as_dict()})
             if ln.kind == "transfer_to_operating":
                 transfer_payments.add(ln.detail.get("payment_id"))
                 if ln.detail.get("client_notice_sent_on", "9999") > str(ln.on):
@@ -206,4 +210,12 @@ def exceptions(books: TrustBooks, on: date, stale_days: int = STALE_DAYS) -> dic
             "negative_balances": negative, "stale_balances": stale,
             "unidentified_funds": unidentified, "transfers_without_notice": no_notice,
             "trust_payments_without_transfer": untransferred,
-            "wires_without_authorisation": wires, "open_disputes": disputes}
+            "wires_without_authorisation": wires, "open_disputes": disputes,
+            "transfers_between_clients": cross_client}
+
+
+def signers(books: TrustBooks, account_id: UUID) -> dict[str, Any]:
+    """The account's current authorised signers (who added them and when)."""
+    current = books.signers.get(account_id, {})
+    return {**books.meta(), "account_id": str(account_id),
+            "signers": sorted(current.values(), key=lambda s: s["principal_id"])}

@@ -39,7 +39,7 @@ from ledger.store.firm import FirmStore
 from tests.harness.checker import Verdict, check
 from tests.harness.follower import follower_main
 from tests.harness.journal import Fixture
-from tests.harness.writer import writer_main
+from tests.harness.writer import principal_id, writer_main
 
 ADMIN = Principal(id="harness-admin", roles=frozenset({"firm_admin"}))
 FIRM = "harness"
@@ -127,6 +127,10 @@ def terminate_backends(url: str, rng: random.Random) -> int:
     return sum(1 for r in rows if r[0])
 
 
+MAX_WRITERS = 16
+"""Writers the trust account has signers for (a run has fewer)."""
+
+
 def set_up(store: FirmStore, url: str, seed: int, deadline: float) -> Fixture:
     """A firm with four timekeepers, two clients, three hourly matters, a closed one and
     a trust account."""
@@ -167,6 +171,10 @@ def set_up(store: FirmStore, url: str, seed: int, deadline: float) -> Fixture:
         account = str(svc.open_trust_account(ADMIN, t.OpenTrustAccount(
             idempotency_key=k(), bank="Harness Bank", account_number="000111222",
             currency="USD", iolta=True, jurisdiction="US-AZ", opened_on=day))["account_id"])
+        for writer in range(MAX_WRITERS):  # each writer authorises its own disbursements
+            svc.add_trust_signer(ADMIN, t.AddTrustSigner(
+                idempotency_key=k(), account_id=UUID(account), principal_id=principal_id(writer),
+                added_on=day))
     return Fixture(url=url, firm=store.firm, seed=seed, deadline=deadline, currency="USD",
                    timekeepers=timekeepers, clients=clients, matters=matters,
                    closed_matter=matter, trust_account=account)

@@ -276,7 +276,7 @@ class Writer:
             return self._p(step, "record_payment",
                            client_id=client or self._client_of(shared_invoice=allocations),
                            amount_minor=amount, currency=fx.currency,
-                           method=rng.choice(["card", "ach", "wire", "check", "trust"]),
+                           method=rng.choice(["card", "ach", "wire", "check"]),
                            reference=f"H-{step}", received_on=self._day(rng),
                            allocations=allocations)
         return self._p(step, "log_time", matter_id=matter,

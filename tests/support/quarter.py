@@ -118,7 +118,7 @@ def record_quarter(svc: BillingService, *, unbilled: bool = True) -> Quarter:
                                     approved_by="pa@firm", written_off_on=d(3, 31)))
     svc.record_payment(ADMIN, m.RecordPayment(
         idempotency_key=key(), client_id=fabrikam, amount_minor=5_000_000, currency="USD",
-        method="trust", reference="IOLTA transfer 1", received_on=d(3, 25),
+        method="wire", reference="WIRE 9001", received_on=d(3, 25),
         allocations=(m.Allocation(invoice_id=inv["INV-00005"], amount_minor=5_000_000),)))
     if unbilled:
         log(svc, nw, "PA", d(3, 15), 45)

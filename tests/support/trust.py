@@ -38,12 +38,27 @@ def open_matter(svc: BillingService, client_id: UUID, arrangement: Any = None) -
     return UUID(str(result["matter_id"]))
 
 
+def add_signer(svc: BillingService, account: UUID, principal: str, *,
+               firm_admin: bool = False) -> None:
+    svc.add_trust_signer(ADMIN, t.AddTrustSigner(
+        idempotency_key=key(), account_id=account, principal_id=principal,
+        firm_admin=firm_admin, added_on=d(3, 1)))
+
+
+def open_signed_account(svc: BillingService, *, cushion: int = 10_000) -> UUID:
+    """An account whose signers are the test admin (a firm admin) and ``partner@firm``."""
+    account = open_account(svc, cushion=cushion)
+    add_signer(svc, account, ADMIN.id, firm_admin=True)
+    add_signer(svc, account, "partner@firm")
+    return account
+
+
 def firm_with_trust(svc: BillingService) -> dict[str, Any]:
     set_up_firm(svc)
     timekeeper(svc, "AB", 30_000)
     acme = onboard(svc, "Acme")
     baker = onboard(svc, "Baker")
-    return {"svc": svc, "account": open_account(svc), "acme": acme, "baker": baker,
+    return {"svc": svc, "account": open_signed_account(svc), "acme": acme, "baker": baker,
             "a1": open_matter(svc, acme), "a2": open_matter(svc, acme),
             "b1": open_matter(svc, baker)}
 

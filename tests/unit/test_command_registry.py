@@ -19,7 +19,7 @@ from tests.support.registry import NEW, ShutMatter, cli_verbs, openapi_commands,
 def test_service_routes_and_verbs_cover_exactly_the_registry(
         memory_service: BillingService) -> None:
     names = set(COMMANDS)
-    assert len(names) == 35  # 22 billing + 13 trust commands
+    assert len(names) == 38  # 22 billing + 16 trust commands
     assert service_commands(memory_service) == names
     with pytest.raises(AttributeError):
         memory_service.no_such_command  # noqa: B018 - the lookup itself must refuse

@@ -43,14 +43,19 @@ from ledger.domain.payment import Payment
 from ledger.domain.trust.errors import (
     TrustComminglingError,
     TrustConsentMissingError,
+    TrustCoverExceedsShortfallError,
+    TrustCrossClientTransferError,
     TrustDepositNotFoundError,
     TrustDepositReversedError,
     TrustDisputeExceedsBalanceError,
     TrustDisputeNotFoundError,
+    TrustDuplicateCheckError,
+    TrustDuplicateDepositError,
     TrustFeeNotEarnedError,
     TrustFirmFundsInsufficientError,
     TrustFundsDisputedError,
     TrustNoticeMissingError,
+    TrustNoticeReferenceMissingError,
     TrustOverdraftError,
     TrustPeriodClosedError,
     TrustReplenishmentNotDueError,
@@ -62,6 +67,7 @@ from ledger.domain.trust.events import (
     BankChargeRecorded,
     BankStatementImported,
     DisbursementMethod,
+    FirmCoveredShortfall,
     FirmFundsDeposited,
     TrustAccountOpened,
     TrustDepositRecorded,
@@ -72,10 +78,12 @@ from ledger.domain.trust.events import (
     TrustPurpose,
     TrustReconciliationCompleted,
     TrustReplenishmentRequested,
+    TrustTransferredBetweenClients,
     TrustTransferredBetweenMatters,
     TrustTransferredToOperating,
 )
 from ledger.domain.trust.reconcile import JournalItem
+from ledger.domain.trust.signers import TrustSigners
 from ledger.domain.trust.statements import TrustStatements
 
 FIRM = "firm"
@@ -97,7 +105,7 @@ def earned_flat_fee_minor(matter: Matter, on: date) -> int:
                if i.due_on <= on and f"instalment:{i.key}" not in matter.billed)
 
 
-class TrustAccount(TrustStatements, Aggregate):
+class TrustAccount(TrustSigners, TrustStatements, Aggregate):
     def __init__(self) -> None:
         super().__init__()
         self.currency = ""
@@ -110,6 +118,8 @@ class TrustAccount(TrustStatements, Aggregate):
         self.disputes: dict[UUID, tuple[UUID, int]] = {}
         self.flat_fee_taken: dict[UUID, int] = {}
         self.journal: list[JournalItem] = []
+        self.deposit_references: set[str] = set()
+        self.check_numbers: set[str] = set()
 
     @classmethod
     def open(cls, *, account_id: UUID, actor: str, effective_on: date, currency: str,
@@ -187,13 +197,21 @@ class TrustAccount(TrustStatements, Aggregate):
                                         field="currency")
         self._check_amount(amount_minor)
         self._check_period(effective_on)
+        if reference in self.deposit_references:
+            raise TrustDuplicateDepositError(
+                f"a deposit with reference {reference} is already recorded on this account",
+                field="reference")
         self.trigger_event(TrustDepositRecorded, actor=actor, effective_on=effective_on,
                            deposit_id=deposit_id, client_id=matter.client_id,
                            matter_id=matter.id, amount_minor=amount_minor, purpose=purpose,
                            reference=reference, confidential={"payor": payor})
 
     def reverse_deposit(self, *, actor: str, effective_on: date, deposit_id: UUID,
-                        reason: str, reference: str) -> None:
+                        reason: str, reference: str, after_use: bool = False) -> None:
+        """The bank took a deposit back. Refused if the money was already used, unless
+        ``after_use`` says so: then it is recorded all the same (it is the bank's fact),
+        the client's ledger shows the shortfall as a negative balance, which ``trust
+        exceptions`` lists until the firm covers it (``cover_shortfall``)."""
         deposit = self.deposits.get(deposit_id)
         if deposit is None:
             raise TrustDepositNotFoundError("no such deposit on this account",
@@ -201,8 +219,11 @@ class TrustAccount(TrustStatements, Aggregate):
         if deposit.reversed:
             raise TrustDepositReversedError("the deposit is already reversed",
                                             field="deposit_id")
-        self._check_outflow(deposit.client_id, deposit.matter_id, deposit.amount_minor,
-                            effective_on, respect_disputes=False)
+        if after_use:
+            self._check_period(effective_on)
+        else:
+            self._check_outflow(deposit.client_id, deposit.matter_id, deposit.amount_minor,
+                                effective_on, respect_disputes=False)
         self.trigger_event(TrustDepositReversed, actor=actor, effective_on=effective_on,
                            deposit_id=deposit_id, client_id=deposit.client_id,
                            matter_id=deposit.matter_id, amount_minor=deposit.amount_minor,
@@ -213,6 +234,11 @@ class TrustAccount(TrustStatements, Aggregate):
                  method: DisbursementMethod, reference: str, authorised_by: str,
                  authorisation_memo: str | None, payee: str) -> None:
         self._check_matter(client_id, matter_id)
+        self.check_signer(authorised_by, "authorised_by")
+        if method == "check" and reference in self.check_numbers:
+            raise TrustDuplicateCheckError(
+                f"cheque number {reference} is already used on this account",
+                field="reference")
         if method == "wire" and not authorisation_memo:
             raise TrustWireUnauthorisedError("a wire needs its written authorisation memo",
                                              field="authorisation_memo")
@@ -227,13 +253,18 @@ class TrustAccount(TrustStatements, Aggregate):
     def transfer_to_operating(
         self, *, actor: str, effective_on: date, transfer_id: UUID, matter: Matter,
         amount_minor: int, invoice: Invoice | None, payment_id: UUID, reference: str,
-        notice_sent_on: date | None, notice_reference: str | None,
+        notice_sent_on: date | None, notice_reference: str | None, authorised_by: str,
     ) -> Payment | None:
         """Take earned money: against an issued invoice (recording a ``trust`` payment
         allocated to it, saved together) or, without an invoice, an earned flat fee."""
         assert matter.client_id is not None
         client_id = matter.client_id
-        if notice_sent_on is None or not notice_reference or notice_sent_on > effective_on:
+        self.check_signer(authorised_by, "authorised_by")
+        if not notice_reference:
+            raise TrustNoticeReferenceMissingError(
+                "notice_reference (--notice-ref) is missing: name the notice sent to the "
+                "client about this withdrawal", field="notice_reference")
+        if notice_sent_on is None or notice_sent_on > effective_on:
             raise TrustNoticeMissingError(
                 "the client must be notified of the withdrawal no later than its date",
                 field="client_notice_sent_on")
@@ -276,10 +307,20 @@ class TrustAccount(TrustStatements, Aggregate):
     def transfer_between_matters(
         self, *, actor: str, effective_on: date, transfer_id: UUID, source: Matter,
         target: Matter, amount_minor: int, consent_ref: str | None, consent_on: date | None,
+        authorised_by: str, direction_ref: str | None = None, direction_on: date | None = None,
+        approved_by: str | None = None,
     ) -> None:
         assert source.client_id is not None and target.client_id is not None
         if source.id == target.id:
             raise TrustSameMatterError("the matters must differ", field="to_matter_id")
+        self.check_signer(authorised_by, "authorised_by")
+        if source.client_id != target.client_id:
+            self._transfer_between_clients(
+                actor=actor, effective_on=effective_on, transfer_id=transfer_id, source=source,
+                target=target, amount_minor=amount_minor, authorised_by=authorised_by,
+                direction_ref=direction_ref, direction_on=direction_on,
+                approved_by=approved_by)
+            return
         if not consent_ref or consent_on is None or consent_on > effective_on:
             raise TrustConsentMissingError(
                 "the client's written consent must be recorded no later than the transfer",
@@ -290,6 +331,31 @@ class TrustAccount(TrustStatements, Aggregate):
             transfer_id=transfer_id, from_client_id=source.client_id, from_matter_id=source.id,
             to_client_id=target.client_id, to_matter_id=target.id, amount_minor=amount_minor,
             client_consent_ref=consent_ref, consent_on=consent_on)
+
+    def _transfer_between_clients(
+        self, *, actor: str, effective_on: date, transfer_id: UUID, source: Matter,
+        target: Matter, amount_minor: int, authorised_by: str, direction_ref: str | None,
+        direction_on: date | None, approved_by: str | None,
+    ) -> None:
+        """One client's money to another client: the source client's written direction
+        and a firm admin signer's approval, or refused."""
+        assert source.client_id is not None and target.client_id is not None
+        if not direction_ref or direction_on is None or direction_on > effective_on:
+            raise TrustCrossClientTransferError(
+                "the matters belong to different clients: record the source client's written "
+                "direction (direction_ref and direction_on, no later than the transfer)",
+                field="direction_ref")
+        if not approved_by or not self.signers.get(approved_by, False):
+            raise TrustCrossClientTransferError(
+                "the matters belong to different clients: approved_by must name a firm admin "
+                "who is an authorised signer of this account", field="approved_by")
+        self._check_outflow(source.client_id, source.id, amount_minor, effective_on)
+        self.trigger_event(
+            TrustTransferredBetweenClients, actor=actor, effective_on=effective_on,
+            transfer_id=transfer_id, from_client_id=source.client_id, from_matter_id=source.id,
+            to_client_id=target.client_id, to_matter_id=target.id, amount_minor=amount_minor,
+            direction_ref=direction_ref, direction_on=direction_on, approved_by=approved_by,
+            authorised_by=authorised_by)
 
     def request_replenishment(self, *, actor: str, effective_on: date, request_id: UUID,
                               matter: Matter, floor_minor: int, target_minor: int,
@@ -312,7 +378,10 @@ class TrustAccount(TrustStatements, Aggregate):
                 amount_minor: int, reason: str) -> None:
         assert matter.client_id is not None
         self._check_amount(amount_minor)
-        free = self.balance_minor(matter.id) - self.held_minor(matter.id)
+        held_by = min(self.balance_minor(matter.id, effective_on),
+                      self.client_balance_minor(matter.client_id, effective_on),
+                      self.balance_minor(matter.id))
+        free = held_by - self.held_minor(matter.id)
         if amount_minor > free:
             raise TrustDisputeExceedsBalanceError(
                 f"only {free} of the matter's trust balance is not already disputed",
@@ -329,6 +398,26 @@ class TrustAccount(TrustStatements, Aggregate):
                            dispute_id=dispute_id, resolution=resolution)
 
     # -- the firm's own money ------------------------------------------------------
+
+    def shortfall_minor(self, client_id: UUID, matter_id: UUID, on: date) -> int:
+        """How far below zero the matter's or client's ledger goes from ``on`` on."""
+        least = min(self._available(str(matter_id), on),
+                    self._available(f"client:{client_id}", on))
+        return max(0, -least)
+
+    def cover_shortfall(self, *, actor: str, effective_on: date, entry_id: UUID,
+                        matter: Matter, amount_minor: int, reference: str) -> None:
+        assert matter.client_id is not None
+        self._check_amount(amount_minor)
+        self._check_period(effective_on)
+        shortfall = self.shortfall_minor(matter.client_id, matter.id, effective_on)
+        if amount_minor > shortfall:
+            raise TrustCoverExceedsShortfallError(
+                f"the matter's trust shortfall from {effective_on} is {shortfall}; firm money "
+                "beyond it would be commingled", field="amount_minor")
+        self.trigger_event(FirmCoveredShortfall, actor=actor, effective_on=effective_on,
+                           entry_id=entry_id, client_id=matter.client_id, matter_id=matter.id,
+                           amount_minor=amount_minor, reference=reference)
 
     def deposit_firm_funds(self, *, actor: str, effective_on: date, entry_id: UUID,
                            amount_minor: int, reference: str) -> None:
@@ -379,6 +468,7 @@ class TrustAccount(TrustStatements, Aggregate):
             case TrustDepositRecorded():
                 self.deposits[event.deposit_id] = Deposit(event.client_id, event.matter_id,
                                                           event.amount_minor)
+                self.deposit_references.add(event.reference)
                 self._move(on, event.client_id, event.matter_id, event.amount_minor)
                 self._journal(event, event.deposit_id, "deposit", event.amount_minor)
             case TrustDepositReversed():
@@ -386,6 +476,8 @@ class TrustAccount(TrustStatements, Aggregate):
                 self._move(on, event.client_id, event.matter_id, -event.amount_minor)
                 self._journal(event, event.deposit_id, "reversal", -event.amount_minor)
             case TrustDisbursementRecorded():
+                if event.method == "check":
+                    self.check_numbers.add(event.reference)
                 self._move(on, event.client_id, event.matter_id, -event.amount_minor)
                 self._journal(event, event.disbursement_id, "disbursement", -event.amount_minor)
             case TrustTransferredToOperating():
@@ -395,13 +487,16 @@ class TrustAccount(TrustStatements, Aggregate):
                 if event.basis == "flat_fee":
                     self.flat_fee_taken[event.matter_id] = (
                         self.flat_fee_taken.get(event.matter_id, 0) + event.amount_minor)
-            case TrustTransferredBetweenMatters():
+            case TrustTransferredBetweenMatters() | TrustTransferredBetweenClients():
                 self._move(on, event.from_client_id, event.from_matter_id, -event.amount_minor)
                 self._move(on, event.to_client_id, event.to_matter_id, event.amount_minor)
             case TrustFundsDisputed():
                 self.disputes[event.dispute_id] = (event.matter_id, event.amount_minor)
             case TrustDisputeResolved():
                 self.disputes.pop(event.dispute_id, None)
+            case FirmCoveredShortfall():
+                self._move(on, event.client_id, event.matter_id, event.amount_minor)
+                self._journal(event, event.entry_id, "firm_cover", event.amount_minor)
             case FirmFundsDeposited():
                 self._move(on, None, None, event.amount_minor)
                 self._journal(event, event.entry_id, "firm_funds", event.amount_minor)
@@ -410,6 +505,8 @@ class TrustAccount(TrustStatements, Aggregate):
                 self._journal(event, event.entry_id, "bank_charge", -event.amount_minor)
             case BankStatementImported() | TrustReconciliationCompleted():
                 self.when_statement(event)
+            case _:
+                self.when_signer(event)
 
 # First recorded (as each account's ``originator_topic``) from the module
 # ``ledger.domain.trust``: keep writing that topic (see ``ledger.domain.moved``).

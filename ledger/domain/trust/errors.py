@@ -128,3 +128,56 @@ class TrustReconciliationUnbalancedError(TrustRuleError):
     """Signing a reconciliation whose three totals do not agree."""
 
     type = "trust-reconciliation-unbalanced"
+
+
+class TrustCrossClientTransferError(TrustRuleError):
+    """Money moved to another client's matter without the source client's written
+    direction (reference and date) and a firm admin signer's approval."""
+
+    type = "trust-cross-client-transfer"
+
+
+class TrustNoticeReferenceMissingError(TrustRuleError):
+    """A transfer to operating that names no client notice reference (``notice_reference``)."""
+
+    type = "trust-notice-reference-missing"
+
+
+class TrustUnauthorisedSignerError(TrustRuleError):
+    """Money out of trust, or a reconciliation, named by someone who is not a current
+    authorised signer of the account."""
+
+    type = "unauthorised-signer"
+
+
+class TrustSignerExistsError(TrustRuleError):
+    type = "trust-signer-exists"
+
+
+class TrustSignerNotFoundError(NotFoundError):
+    type = "trust-signer-not-found"
+
+
+class TrustDuplicateCheckError(TrustRuleError):
+    """A cheque number already used on this account: a cheque is written once."""
+
+    type = "trust-duplicate-check-number"
+
+
+class TrustDuplicateDepositError(TrustRuleError):
+    """A deposit reference already recorded on this account (the same money twice)."""
+
+    type = "trust-duplicate-deposit-reference"
+
+
+class TrustPaymentWithoutTransferError(TrustRuleError):
+    """A payment recorded as ``trust`` with no money leaving trust: paying an invoice
+    from trust is ``trust to-operating``, which moves both in one transaction."""
+
+    type = "trust-payment-needs-transfer"
+
+
+class TrustCoverExceedsShortfallError(TrustRuleError):
+    """Firm money for a client matter beyond what brings its ledger back to zero."""
+
+    type = "trust-cover-exceeds-shortfall"

@@ -206,3 +206,51 @@ TRUST_EVENTS: tuple[type, ...] = (
 # each event's hash, so these classes keep writing it (see ``ledger.domain.moved``).
 for _event_class in TRUST_EVENTS:
     setattr(_event_class, "TOPIC", f"ledger.domain.trust_events:{_event_class.__qualname__}")  # noqa: B010
+
+
+class TrustTransferredBetweenClients(LedgerEvent):
+    """Client money moved to another client's matter (ABA Rule 1.15(d)): only on the
+    source client's written direction and a firm admin's approval; every one is an
+    exception an examiner sees on both clients' ledgers."""
+
+    transfer_id: UUID
+    from_client_id: UUID
+    from_matter_id: UUID
+    to_client_id: UUID
+    to_matter_id: UUID
+    amount_minor: int
+    direction_ref: str
+    direction_on: date
+    approved_by: str
+    authorised_by: str
+
+
+class TrustSignerAdded(LedgerEvent):
+    """A principal may now authorise money out of this account and sign its
+    reconciliations; ``firm_admin`` signers may also approve transfers between clients."""
+
+    principal_id: str
+    firm_admin: bool
+
+
+class TrustSignerRemoved(LedgerEvent):
+    principal_id: str
+
+
+class FirmCoveredShortfall(LedgerEvent):
+    """The firm's own money put in trust to bring a client matter's ledger that a
+    deposit returned after use left negative back to zero (never more than the shortfall)."""
+
+    entry_id: UUID
+    client_id: UUID
+    matter_id: UUID
+    amount_minor: int
+    reference: str
+
+
+SIGNER_EVENTS: tuple[type, ...] = (TrustTransferredBetweenClients, TrustSignerAdded,
+                                   TrustSignerRemoved, FirmCoveredShortfall)
+"""Trust events added after the move: their topics name this module."""
+
+for _event_class in SIGNER_EVENTS:
+    setattr(_event_class, "TOPIC", f"{__name__}:{_event_class.__qualname__}")  # noqa: B010

@@ -10,6 +10,10 @@ the figures signed are the figures reported.
 * Each journal item is matched to a bank statement line (statements closing on
   or before the period end, lines dated on or before it) with the same
   reference and the same signed amount; each line matches at most one item.
+  An item left unmatched then matches a remaining line of the same signed amount
+  dated from the item's date to ``MATCH_WINDOW_DAYS`` after it (banks shorten or
+  rewrite references; a cheque clears days after it is written). Such matches are
+  listed apart (``matched_by_amount_and_date``) so the signer can check each one.
 * Unmatched receipts are **deposits in transit**, unmatched payments
   **outstanding checks**; unmatched bank lines are **unrecorded bank items**
   (unidentified funds, unrecorded charges): they are listed and, since nothing
@@ -24,10 +28,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ledger.domain.trust.events import BankStatementImported, StatementLine
+
+MATCH_WINDOW_DAYS = 10
+"""How many days after a journal item its bank line may be dated to match on amount alone."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Reconciliation:
     deposits_in_transit: list[JournalItem] = field(default_factory=list)
     outstanding_checks: list[JournalItem] = field(default_factory=list)
     unrecorded_bank_items: list[StatementLine] = field(default_factory=list)
+    matched_by_amount: list[tuple[JournalItem, StatementLine]] = field(default_factory=list)
 
     @property
     def deposits_in_transit_minor(self) -> int:
@@ -106,6 +114,9 @@ class Reconciliation:
             "balanced": self.balanced,
             "deposits_in_transit": [item(i) for i in self.deposits_in_transit],
             "outstanding_checks": [item(i) for i in self.outstanding_checks],
+            "matched_by_amount_and_date": [
+                {**item(i), "bank_line_no": ln.line_no, "bank_date": str(ln.on),
+                 "bank_reference": ln.reference} for i, ln in self.matched_by_amount],
             "unrecorded_bank_items": [
                 {"line_no": ln.line_no, "date": str(ln.on), "reference": ln.reference,
                  "amount_minor": ln.amount_minor} for ln in self.unrecorded_bank_items],
@@ -132,14 +143,25 @@ def reconcile(*, period_end: date, bank_balance_minor: int, journal: Iterable[Jo
     result = Reconciliation(period_end, bank_balance_minor,
                             sum(i.amount_minor for i in items), client_ledgers_minor,
                             firm_ledger_minor)
+    left: list[JournalItem] = []
     for item in items:
         candidates = unmatched.get((item.reference, item.amount_minor))
         if candidates:
             candidates.pop(0)
+        else:
+            left.append(item)
+    remaining = sorted((ln for lines in unmatched.values() for ln in lines),
+                       key=lambda ln: (ln.on, ln.line_no))
+    for item in left:
+        window = item.on + timedelta(days=MATCH_WINDOW_DAYS)
+        near = next((ln for ln in remaining if ln.amount_minor == item.amount_minor
+                     and item.on <= ln.on <= window), None)
+        if near is not None:
+            remaining.remove(near)
+            result.matched_by_amount.append((item, near))
         elif item.amount_minor >= 0:
             result.deposits_in_transit.append(item)
         else:
             result.outstanding_checks.append(item)
-    result.unrecorded_bank_items = sorted(
-        (ln for lines in unmatched.values() for ln in lines), key=lambda ln: (ln.on, ln.line_no))
+    result.unrecorded_bank_items = remaining
     return result
