@@ -15,8 +15,8 @@ The format and the secrets are ``ledger.crypto.fingerprint``'s; this module deci
 
 A repeat is compared under the secret its record names, so a repeat carrying
 another client's payload never matches; a secret that no longer exists (the
-client was erased, the KEK was rotated) cannot confirm a repeat and the key is
-refused instead of guessed at.
+client was erased, the KEK was rotated) cannot confirm a repeat: the key is
+refused (409 ``idempotency-conflict``) instead of guessed at.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class Fingerprints:
             assert parsed.client_id is not None
             key = self.keys.key(parsed.client_id, parsed.key_version)
             if key is None:
-                raise ClientErasedError(
+                raise IdempotencyConflictError(
                     "the command first recorded with this idempotency key belongs to an "
                     "erased client: a repeat cannot be confirmed; use a new key",
                     field="idempotency_key")

@@ -23,7 +23,6 @@ from commands import models as m
 from commands.errors import IdempotencyConflictError
 from commands.service import BillingService, payload_sha256
 from ledger.cli import main
-from ledger.crypto.errors import ClientErasedError
 from ledger.domain.command_record import CommandRecord
 from ledger.store.firm import FirmStore
 from tests.support.billing import ADMIN, key, set_up_firm
@@ -89,7 +88,7 @@ def test_a_guess_confirms_against_an_old_record_but_not_against_a_new_one(
     assert after[new.idempotency_key] == stored[new.idempotency_key]  # immutable
     assert after[new.idempotency_key] != guess
     # Nobody can recompute it now: the secret went with the data key.
-    with pytest.raises(ClientErasedError):
+    with pytest.raises(IdempotencyConflictError, match="erased client"):
         service.onboard_client(ADMIN, new)
 
 

@@ -42,6 +42,8 @@ from uuid import UUID
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ledger.crypto.errors import UnknownFingerprintError
+
 PREFIX = "hmac-sha256:v1:"
 CLIENT_INFO = b"legal-ledger/command-fingerprint/client/v1"
 FIRM_INFO = b"legal-ledger/command-fingerprint/firm/v1"
@@ -92,10 +94,6 @@ class StoredFingerprint:
         return self.digest
 
 
-class UnknownFingerprintError(ValueError):
-    """A stored fingerprint in no form this version knows."""
-
-
 def parse(value: str) -> StoredFingerprint:
     if _LEGACY.match(value):
         return StoredFingerprint("sha256", value)
@@ -109,7 +107,8 @@ def parse(value: str) -> StoredFingerprint:
                 return StoredFingerprint("firm", parts[2], kek_id=parts[1])
         except ValueError:
             pass
-    raise UnknownFingerprintError("a command record's fingerprint is in an unknown form")
+    raise UnknownFingerprintError("a command record's fingerprint is in an unknown form",
+                                  field="idempotency_key")
 
 
 def is_keyed(value: str) -> bool:
