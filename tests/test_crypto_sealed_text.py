@@ -16,6 +16,8 @@ from commands.service import BillingService
 from ledger.crypto import ERASED
 from ledger.domain.invoice import CreditNoteIssued, WrittenOff
 from ledger.store.firm import FirmStore
+from ledger.subscribers.feed import opener_for, read_page
+from ledger.subscribers.scope import FIRM, FIRM_REDACTED, Owners, Scope
 from projections.catalog import models_named
 from projections.erasure import erase_client_rows
 from projections.tracking import catch_up
@@ -54,6 +56,16 @@ def adjust(svc: BillingService, book: ClientBook) -> None:
         issued_on=date(2024, 2, 21)))
 
 
+def feed_reasons(store: FirmStore, scope: Scope, client: ClientBook) -> list[Any]:
+    """The write-off and credit-note reasons of one client as the pull feed sends them."""
+    with store.location.connect() as conn:
+        page = read_page(conn, store, Owners(store.schema, store.events_table), scope,
+                         after=0, limit=500, opener=opener_for(store))
+    return [e.payload["reason"] for e in page.events
+            if e.type and e.type.endswith((":WrittenOff", ":CreditNoteIssued"))
+            and e.client_id == str(client.client_id) and e.payload is not None]
+
+
 def aggregate_texts(svc: BillingService, book: ClientBook) -> list[str]:
     """The reasons as the write side loads them (through the mapper)."""
     ctx = Context(svc.app)
@@ -81,6 +93,8 @@ def test_reasons_and_references_are_sealed_and_erased_with_the_client(books: Boo
     assert before == {"reasons": [WRITE_OFF], "lines": [("payment", "wire WIRE-7"),
                                                         ("credit", CREDIT)]}
     assert aggregate_texts(svc, alpha) == [WRITE_OFF, CREDIT]
+    assert feed_reasons(store, FIRM, alpha) == [WRITE_OFF, CREDIT]
+    assert feed_reasons(store, FIRM_REDACTED, alpha) == [{"redacted": True}] * 2
 
     svc.erase_client_data(ADMIN, m.EraseClientData(
         idempotency_key=key(), client_id=alpha.client_id, reason="erasure request",
@@ -91,6 +105,8 @@ def test_reasons_and_references_are_sealed_and_erased_with_the_client(books: Boo
     catch_up(store, models, rebuild=True)
     assert read_model_text(store, alpha) == erased
     assert aggregate_texts(svc, alpha) == [ERASED, ERASED]
+    assert feed_reasons(store, FIRM, alpha) == [ERASED, ERASED]
+    assert feed_reasons(store, FIRM, beta) == [WRITE_OFF, CREDIT]
     assert read_model_text(store, beta)["reasons"] == [WRITE_OFF]  # the other client keeps it
 
     # The books go on after erasure; the new text is not kept, in clear or otherwise.
