@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
 import pytest
@@ -21,9 +21,11 @@ from psycopg.sql import SQL, Identifier
 
 from commands import models as m
 from commands.errors import IdempotencyConflictError
+from commands.ledger_app import BillingLedger, ledger_env
 from commands.service import BillingService, payload_sha256
 from ledger.cli import main
 from ledger.domain.command_record import CommandRecord
+from ledger.domain.payment import Payment
 from ledger.store.firm import FirmStore
 from tests.support.billing import ADMIN, key, set_up_firm
 
@@ -140,14 +142,25 @@ def test_audit_exposure_lists_old_style_records_per_client(
     old = open_matter("old-style-0004", client_id, "Reviewed clause 1")
     save_old_style_record(service, old, "open_matter", {"matter_id": matter_id})
     position = firm_store.head().position
+    # A payment stored as before references were sealed (a store without the sealer).
+    unsealed = BillingLedger(env={**ledger_env(firm_store), "CIPHER_TOPIC": ""})
+    unsealed.save(Payment.receive(
+        payment_id=uuid4(), actor=ADMIN.id, effective_on=date(2024, 1, 5), client_id=client_id,
+        client_currency="USD", amount_minor=100, currency="USD", method="wire",
+        reference="Northwind WIRE-1"))
+    unsealed.close()
 
     assert main(["--firm", firm_store.firm, "audit", "exposure", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["unkeyed"] == 1 and report["keyed"] == 3
+    assert report["clear_text_events"] == 1
     assert report["clients"] == [{"client_id": str(client_id), "events": [
-        {"position": position, "event_type": "CommandAccepted", "command": "open_matter"}]}]
+        {"position": position, "event_type": "CommandAccepted",
+         "exposes": "unkeyed fingerprint", "command": "open_matter"},
+        {"position": position + 1, "event_type": "PaymentReceived",
+         "exposes": "text in clear: reference", "command": None}]}]
 
     assert main(["--firm", firm_store.firm, "audit", "exposure"]) == 0
     text = capsys.readouterr().out
-    assert f"client {client_id}: 1 record(s)" in text
-    assert f"position {position}  CommandAccepted  open_matter" in text
+    assert f"client {client_id}: 2 event(s)" in text
+    assert f"position {position}  CommandAccepted  unkeyed fingerprint (open_matter)" in text

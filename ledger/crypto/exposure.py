@@ -1,11 +1,13 @@
-"""What an existing ledger still exposes: command records with unkeyed fingerprints.
+"""What an existing ledger still exposes: unkeyed fingerprints and client text in clear.
 
 Events are immutable, so a ledger written before keyed fingerprints
 (``ledger.crypto.fingerprint``) keeps its old ``CommandAccepted`` records, whose
 ``payload_sha256`` is a plain SHA-256 of the command's payload: anyone who can
 read the rows can confirm a guess of that payload (a client's name, a narrative),
 also after the client was erased. This scan lists them per client, so the firm
-knows what it holds and can say so in an erasure report.
+knows what it holds and can say so in an erasure report. It also lists events
+whose client-related text (``SEALED_TEXT``: reasons, payment references) was
+stored in clear, as v1 events were.
 
 It reads the stored rows as they are (no key needed: fingerprints, ``client_id``
 fields and topics are in clear), in one pass in chain order. A record's client
@@ -26,7 +28,9 @@ import msgspec
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
 
+from ledger.crypto.cipher import ERASED, is_sealed
 from ledger.crypto.fingerprint import is_keyed
+from ledger.crypto.sealing import sealed_text
 from ledger.domain.client import ClientOnboarded
 from ledger.domain.command_record import CommandAccepted
 from ledger.store.firm import FirmStore
@@ -40,7 +44,9 @@ _decode = msgspec.json.Decoder()
 class ExposedEvent:
     position: int
     event_type: str
-    command: str
+    exposes: str
+    """``unkeyed fingerprint`` or ``text in clear: <field>, ...``"""
+    command: str | None = None
 
 
 @dataclass
@@ -49,15 +55,17 @@ class Exposure:
 
     records: int = 0
     keyed: int = 0
+    clear_text: int = 0
     by_client: dict[UUID | None, list[ExposedEvent]] = field(default_factory=dict)
 
     @property
     def unkeyed(self) -> int:
-        return sum(len(events) for events in self.by_client.values())
+        return sum(e.command is not None for events in self.by_client.values() for e in events)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "command_records": self.records, "keyed": self.keyed, "unkeyed": self.unkeyed,
+            "clear_text_events": self.clear_text,
             "clients": [
                 {"client_id": str(client) if client else None,
                  "events": [vars(e) for e in events]}
@@ -99,6 +107,13 @@ def scan(store: FirmStore) -> Exposure:
         if topic != _RECORD:
             if originator in owner:
                 batch.add(owner[originator])
+            clear = [n for n in sealed_text(topic) if isinstance(state, dict)
+                     and isinstance(state.get(n), str) and state[n] != ERASED
+                     and not is_sealed(state[n])]
+            if clear:
+                found.clear_text += 1
+                found.by_client.setdefault(owner.get(originator), []).append(ExposedEvent(
+                    position, topic.rpartition(":")[2], "text in clear: " + ", ".join(clear)))
             continue
         found.records += 1
         stored = str(state.get("payload_sha256", ""))
@@ -110,6 +125,7 @@ def scan(store: FirmStore) -> Exposure:
             clients = batch | named
             client = next(iter(clients)) if len(clients) == 1 else None
             found.by_client.setdefault(client, []).append(ExposedEvent(
-                position, "CommandAccepted", str(state.get("command", ""))))
+                position, "CommandAccepted", "unkeyed fingerprint",
+                str(state.get("command", ""))))
         batch = set()
     return found
