@@ -19,6 +19,9 @@ class Decision:
 
     aggregates: list[Aggregate]
     result: ResultData = field(default_factory=dict)
+    firm_keyed: bool = False
+    """Fingerprint the command under the firm's secret even though it changes one
+    client (erasure: its repeat must still be confirmed after the client's key is gone)."""
 
 
 Handler = Callable[[Context, Principal, Any], Decision]

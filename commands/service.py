@@ -18,7 +18,6 @@ which
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from collections.abc import Callable
@@ -28,7 +27,6 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-import msgspec
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
@@ -36,8 +34,11 @@ from commands import models as m
 from commands.auth import Principal, require_grant
 from commands.decision import Handler
 from commands.errors import ConcurrentUpdateError, IdempotencyConflictError, InvalidCommandError
+from commands.fingerprint import Fingerprints, client_of, message
 from commands.ledger_app import BillingLedger, Context, ledger_env
 from commands.registry import COMMANDS
+from ledger.crypto import fingerprint as fp
+from ledger.crypto.sealing import sealing_for_store
 from ledger.domain.command_record import CommandRecord, ResultData
 from ledger.domain.invoice import Invoice, InvoiceDrafted
 from ledger.domain.payment import Payment, PaymentReceived
@@ -45,7 +46,6 @@ from ledger.store.firm import FirmStore
 from ledger.store.memory import MemoryStore
 
 MAX_ATTEMPTS = 50
-_canonical = msgspec.json.Encoder(order="sorted")
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ CommandMethod = Callable[[Principal, m.Command], CommandResult]
 
 
 def payload_sha256(name: str, command: m.Command) -> str:
-    payload = command.model_dump(mode="json", exclude={"idempotency_key"})
-    return hashlib.sha256(name.encode() + b"\n" + _canonical.encode(payload)).hexdigest()
+    """The old unkeyed fingerprint (ledgers written before keyed fingerprints hold it)."""
+    return fp.sha256(message(name, command))
 
 
 class BillingService:
@@ -87,20 +87,30 @@ class BillingService:
 
     # -- the command pipeline ------------------------------------------------------
 
+    @property
+    def fingerprints(self) -> Fingerprints:
+        """Keyed with the firm's key store (``commands.fingerprint``); unkeyed in memory.
+        Looked up on each use, like the field sealer's engine: a cached engine may
+        have been evicted and closed since."""
+        if isinstance(self.store, FirmStore):
+            return Fingerprints(sealing_for_store(self.store).keys)
+        return Fingerprints(None)
+
     def execute(self, name: str, handler: Handler, who: Principal,
                 command: m.Command) -> CommandResult:
-        digest = payload_sha256(name, command)
         for attempt in range(self.max_attempts):
             ctx = Context(self.app)
             record = ctx.command_record(who.id, command.idempotency_key)
             if record is not None:
-                if (record.command, record.payload_sha256) != (name, digest):
+                if record.command != name or not self.fingerprints.matches(
+                        record.payload_sha256, name, command):
                     raise IdempotencyConflictError(
                         "this idempotency key was used for a different command",
                         field="idempotency_key",
                     )
                 return CommandResult(name, record.result)
             decision = handler(ctx, who, command)
+            digest = self.fingerprints.make(name, command, client_of(decision))
             accepted = CommandRecord.accept(
                 actor=who.id, effective_on=datetime.now(UTC).date(),
                 idempotency_key=command.idempotency_key, command=name,

@@ -93,7 +93,7 @@ class TypedMapper(Mapper[Any]):
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
-        if "confidential" in state:
+        if "confidential" in state or hasattr(type(domain_event), "SEALED_TEXT"):
             state = engine.seal_state(state, originator_id, originator_version, topic)
         stored_state = self.transcoder.encode(state)
         if self.compressor:

@@ -23,6 +23,17 @@ CONFIDENTIAL_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+SEALED_TEXT_UPDATES: tuple[tuple[str, str, str], ...] = (
+    # (table, SET clause, extra condition): reasons and payment references, sealed with
+    # the client's key since v2 of their events, read as a rebuild would read them.
+    ("rm_adjustments", "reason = %(erased)s", "TRUE"),
+    ("rm_statement_lines", "reference = split_part(reference, ' ', 1) || ' ' || %(erased)s",
+     "kind = 'payment'"),
+    ("rm_statement_lines", "reference = %(erased)s",
+     "kind NOT IN ('invoice', 'payment') AND reference <> ''"),
+)
+
+
 def erase_client_rows(store: FirmStore, client_id: UUID) -> int:
     """Overwrite the client's confidential columns in every read model; rows changed."""
     changed = 0
@@ -36,5 +47,16 @@ def erase_client_rows(store: FirmStore, client_id: UUID) -> int:
             cur = conn.execute(SQL("UPDATE {s}.{t} SET {sets} WHERE client_id = %s").format(
                 s=Identifier(store.schema), t=Identifier(table), sets=sets),
                 (*([ERASED] * len(columns)), client_id))
+            changed += cur.rowcount
+        for table, assign, where in SEALED_TEXT_UPDATES:
+            row = conn.execute("SELECT to_regclass(%s)",
+                               (f'"{store.schema}"."{table}"',)).fetchone()
+            if row is None or row[0] is None:
+                continue
+            cur = conn.execute(
+                SQL("UPDATE {s}.{t} SET {assign} WHERE client_id = %(client)s AND {where}")
+                .format(s=Identifier(store.schema), t=Identifier(table),
+                        assign=SQL(assign), where=SQL(where)),  # type: ignore[arg-type]
+                {"erased": ERASED, "client": client_id})
             changed += cur.rowcount
     return changed

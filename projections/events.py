@@ -24,6 +24,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.codec import TypedMapper
 from ledger.crypto.cipher import PREFIX as SEALED_PREFIX
+from ledger.crypto.sealing import sealed_text
 from ledger.domain import EVENT_CATALOG
 from ledger.domain.events import InvoiceLine
 
@@ -211,16 +212,22 @@ Opener = Callable[..., dict[str, str]]
 """Opens sealed confidential values (``ledger.crypto.sealing.Sealing.open``)."""
 
 
-def _opening(cls: type[Fact], decode: Decode, opener: Opener) -> Decode:
-    if "confidential" not in cls.__struct_fields__:
+def _opening(cls: type[Fact], decode: Decode, opener: Opener, topic_of_cls: str) -> Decode:
+    text = tuple(n for n in sealed_text(topic_of_cls) if n in cls.__struct_fields__)
+    if "confidential" not in cls.__struct_fields__ and not text:
         return decode
 
     def run(oid: UUID, version: int, topic: str, state: bytes) -> Fact:
         fact: Any = decode(oid, version, topic, state)
         # Values written without sealing read as they are: no need to ask the opener.
-        if fact.confidential and any(map(_sealed, fact.confidential.values())):
+        confidential = getattr(fact, "confidential", None)
+        if confidential and any(map(_sealed, confidential.values())):
             fact = msgspec.structs.replace(fact, confidential=opener(
-                fact.confidential, originator_id=oid, originator_version=version, topic=topic))
+                confidential, originator_id=oid, originator_version=version, topic=topic))
+        sealed = {n: getattr(fact, n) for n in text if _sealed(getattr(fact, n))}
+        if sealed:  # reasons, references: sealed like confidential values (same key)
+            fact = msgspec.structs.replace(fact, **opener(
+                sealed, originator_id=oid, originator_version=version, topic=topic))
         return fact  # type: ignore[no-any-return]
 
     return run
@@ -240,7 +247,7 @@ def decoders(topics: set[str] | tuple[str, ...], opener: Opener | None = None
         version = getattr(resolve_topic(topic), "class_version", 1)
         out[topic] = _fast(cls) if version == 1 else _upcasting(cls, mapper)
         if opener is not None:
-            out[topic] = _opening(cls, out[topic], opener)
+            out[topic] = _opening(cls, out[topic], opener, topic)
     return out
 
 

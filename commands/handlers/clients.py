@@ -48,7 +48,7 @@ def erase_client_data(service: BillingService, who: Principal,
                      legal_basis=cmd.legal_basis, key_versions=versions)
         return Decision([] if already else [client], {
             "client_id": str(client.id), "key_versions": ",".join(map(str, versions)),
-            "already_erased": int(already)})
+            "already_erased": int(already)}, firm_keyed=True)
 
     result = service.execute("erase_client_data", record, who, cmd)
     keys.destroy(cmd.client_id, note=f"ClientDataErased; retained on: {cmd.legal_basis}")

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from ledger import __version__, bootstrap
 from ledger.cli import (
+    audit,
     billing,
     keys,
     proofs,
@@ -44,8 +45,8 @@ from ledger.settings import Settings
 MAX_POOL_SIZE = 100
 
 REGISTRARS = (store.register, billing.register, reports.register, trust.register,
-              trust_reports.register, proofs.register, keys.register, serve.register,
-              subscribers.register)
+              trust_reports.register, proofs.register, keys.register, audit.register,
+              serve.register, subscribers.register)
 """Every module that adds verbs, in the order ``ledger --help`` lists them."""
 
 

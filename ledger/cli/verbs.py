@@ -12,6 +12,7 @@ from typing import Any
 
 GROUPS: dict[str, str] = {
     "access": "access grants and breach-scope reports",
+    "audit": "what the ledger still exposes (unkeyed fingerprints)",
     "clients": "clients: onboard, balances, erasure, data keys",
     "db": "database set-up and the embedded server",
     "events": "the event feed",

@@ -45,6 +45,7 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ledger.crypto import fingerprint
 from ledger.crypto.errors import SealedFieldError
 
 PREFIX = "enc:v1:"
@@ -88,13 +89,17 @@ class DataKey:
     version: int
     aead: AESGCM = field(repr=False)
     nonce_key: bytes = field(repr=False)
+    fingerprint_key: bytes = field(repr=False)
+    """The secret of this client's command fingerprints (``ledger.crypto.fingerprint``):
+    derived from the key, so it is gone when the key is destroyed."""
 
     @classmethod
     def from_bytes(cls, client_id: UUID, version: int, key: bytes) -> DataKey:
         if len(key) != KEY_BYTES:
             raise SealedFieldError("a data key is 32 bytes")
         nonce_key = hmac.digest(key, NONCE_KEY_TAG, "sha256")
-        return cls(client_id, version, AESGCM(key), nonce_key)
+        secret = fingerprint.derive(key, fingerprint.client_info(client_id, version))
+        return cls(client_id, version, AESGCM(key), nonce_key, secret)
 
 
 class FieldContext:

@@ -37,3 +37,10 @@ class ClientErasedError(CryptoError):
     """The client's data keys were destroyed: nothing new can be sealed for it."""
 
     type = "client-erased"
+
+
+class UnknownFingerprintError(CryptoError):
+    """A command record's fingerprint is in no form this version knows (written by a
+    newer version): a repeat cannot be compared, so it is refused."""
+
+    type = "fingerprint-unknown"

@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.utils import resolve_topic
 
+from ledger.crypto import fingerprint
 from ledger.crypto.cipher import KEY_BYTES, NONCE_BYTES
 from ledger.crypto.errors import KeyEncryptionKeyError
 from ledger.settings import Settings
@@ -46,6 +47,13 @@ class KeyEncryptionKey(Protocol):
     def unwrap(self, wrapped: bytes, aad: bytes) -> bytes: ...
 
 
+class DerivesSecrets(Protocol):
+    """A KEK that can derive a secret for another use (a KMS provider implements this
+    with a key of its own, e.g. an HMAC key; the firm's fingerprints need it)."""
+
+    def derive_secret(self, info: bytes) -> bytes: ...
+
+
 class LocalKek:
     """A 32-byte AES-256-GCM key held by this process (from the environment or a file)."""
 
@@ -53,6 +61,7 @@ class LocalKek:
         if len(key) != KEY_BYTES:
             raise KeyEncryptionKeyError(f"the key-encryption key from {source} is not 32 bytes")
         self._aead = AESGCM(key)
+        self._key = key
         self.source = source
         self._id = hashlib.sha256(b"legal-ledger/kek-id/v1" + key).hexdigest()[:16]
 
@@ -62,6 +71,11 @@ class LocalKek:
     @property
     def kek_id(self) -> str:
         return self._id
+
+    def derive_secret(self, info: bytes) -> bytes:
+        """A secret derived from the KEK for one use (HKDF-SHA256 with ``info``): the
+        firm's command-fingerprint secret (``ledger.crypto.fingerprint``)."""
+        return fingerprint.derive(self._key, info)
 
     def wrap(self, key: bytes, aad: bytes) -> bytes:
         nonce = secrets.token_bytes(NONCE_BYTES)

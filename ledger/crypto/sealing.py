@@ -22,6 +22,7 @@ and firm within a process.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -29,11 +30,11 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Cipher
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, TopicError, resolve_topic
 from psycopg.conninfo import make_conninfo
 
 from ledger.crypto import cipher as c
-from ledger.crypto.errors import SealedFieldError
+from ledger.crypto.errors import ClientErasedError, SealedFieldError
 from ledger.crypto.kek import KeyEncryptionKey, configured_kek
 from ledger.crypto.keystore import ClientKeyStore
 from ledger.store.pool import POOL_KEY, budget_named
@@ -91,23 +92,51 @@ class Sealing:
 
     def seal_state(self, state: dict[str, Any], originator_id: UUID, version: int,
                    topic: str) -> dict[str, Any]:
-        """The event state with its confidential values sealed (a new dict)."""
+        """The event state with its confidential values and sealed text sealed (a new dict)."""
         confidential = state.get(CONFIDENTIAL)
-        if not confidential:
-            return state
-        sealed = self.seal(confidential, client_id=client_of(state, originator_id),
-                           originator_id=originator_id, originator_version=version,
-                           topic=topic)
-        return {**state, CONFIDENTIAL: sealed}
+        if confidential:
+            sealed = self.seal(confidential, client_id=client_of(state, originator_id),
+                               originator_id=originator_id, originator_version=version,
+                               topic=topic)
+            state = {**state, CONFIDENTIAL: sealed}
+        text = {n: state[n] for n in sealed_text(topic) if isinstance(state.get(n), str)}
+        if text and state.get("client_id") is not None:
+            try:
+                text = self.seal(text, client_id=client_of(state, originator_id),
+                                 originator_id=originator_id, originator_version=version,
+                                 topic=topic)
+            except ClientErasedError:
+                # The record goes on after erasure (amounts kept on a legal basis); its
+                # client-related text is not kept, in clear or otherwise.
+                text = dict.fromkeys(text, c.ERASED)
+            state = {**state, **text}
+        return state
 
     def open_state(self, state: dict[str, Any], originator_id: UUID, version: int,
                    topic: str) -> None:
-        """Open the confidential values of a decoded state in place."""
+        """Open the confidential values and sealed text of a decoded state in place."""
         confidential = state.get(CONFIDENTIAL)
         if confidential:
             state[CONFIDENTIAL] = self.open(
                 confidential, originator_id=originator_id, originator_version=version,
                 topic=topic, client_id=client_of(state, originator_id))
+        text = {n: state[n] for n in sealed_text(topic)
+                if isinstance(state.get(n), str) and c.is_sealed(state[n])}
+        if text:
+            state.update(self.open(text, originator_id=originator_id,
+                                   originator_version=version, topic=topic,
+                                   client_id=client_of(state, originator_id)))
+
+
+@functools.cache
+def sealed_text(topic: str) -> tuple[str, ...]:
+    """Top-level text fields an event class seals like ``confidential`` values
+    (its ``SEALED_TEXT``: reasons, references, notes about a client)."""
+    try:
+        names: tuple[str, ...] = getattr(resolve_topic(topic), "SEALED_TEXT", ())
+    except TopicError:  # an unknown topic has nothing to seal
+        return ()
+    return names
 
 
 MAX_ENGINES = 8

@@ -55,6 +55,16 @@ class WrittenDown(LedgerEvent):
     line_no: int
     amount_minor: int
     reason: str
+    client_id: UUID | None = None
+    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
+
+    SEALED_TEXT = ("reason",)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v1 stored the reason in clear and no client id."""
+        state["client_id"] = None
 
 
 class InvoiceIssued(LedgerEvent):
@@ -68,6 +78,16 @@ class InvoiceIssued(LedgerEvent):
 
 class InvoiceVoided(LedgerEvent):
     reason: str
+    client_id: UUID | None = None
+    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
+
+    SEALED_TEXT = ("reason",)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v1 stored the reason in clear and no client id."""
+        state["client_id"] = None
 
 
 class PaymentApplied(LedgerEvent):
@@ -81,12 +101,32 @@ class WrittenOff(LedgerEvent):
     amount_minor: int
     reason: str
     approved_by: str
+    client_id: UUID | None = None
+    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
+
+    SEALED_TEXT = ("reason",)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v1 stored the reason in clear and no client id."""
+        state["client_id"] = None
 
 
 class CreditNoteIssued(LedgerEvent):
     credit_note_id: UUID
     amount_minor: int
     reason: str
+    client_id: UUID | None = None
+    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
+
+    SEALED_TEXT = ("reason",)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v1 stored the reason in clear and no client id."""
+        state["client_id"] = None
 
 
 def draft_lines(matter: Matter, firm: Firm, start: date, end: date) -> tuple[InvoiceLine, ...]:
@@ -217,7 +257,8 @@ class Invoice(Aggregate):
             raise WriteDownExceedsLineError(
                 f"line {line_no} has {line.net_minor} left to write down", field="amount_minor"
             )
-        self.trigger_event(WrittenDown, actor=actor, effective_on=effective_on,
+        self.trigger_event(WrittenDown, client_id=self.client_id, actor=actor,
+                           effective_on=effective_on,
                            line_no=line_no, amount_minor=amount_minor, reason=reason)
 
     def issue(self, *, actor: str, effective_on: date, number: str, due_on: date) -> None:
@@ -234,7 +275,8 @@ class Invoice(Aggregate):
         if self.credited_minor or self.written_off_minor:
             raise InvoiceHasAdjustmentsError("the invoice has credit notes or write-offs",
                                              field="invoice_id")
-        self.trigger_event(InvoiceVoided, actor=actor, effective_on=effective_on, reason=reason)
+        self.trigger_event(InvoiceVoided, client_id=self.client_id, actor=actor,
+                           effective_on=effective_on, reason=reason)
 
     def _settle(self, amount_minor: int, error: type[BillingRuleError], what: str) -> None:
         self._require("issued")
@@ -258,13 +300,15 @@ class Invoice(Aggregate):
     def write_off(self, *, actor: str, effective_on: date, amount_minor: int, reason: str,
                   approved_by: str) -> None:
         self._settle(amount_minor, WriteOffExceedsBalanceError, "write-off")
-        self.trigger_event(WrittenOff, actor=actor, effective_on=effective_on,
+        self.trigger_event(WrittenOff, client_id=self.client_id, actor=actor,
+                           effective_on=effective_on,
                            amount_minor=amount_minor, reason=reason, approved_by=approved_by)
 
     def issue_credit_note(self, *, actor: str, effective_on: date, credit_note_id: UUID,
                           amount_minor: int, reason: str) -> None:
         self._settle(amount_minor, CreditExceedsBalanceError, "credit note")
-        self.trigger_event(CreditNoteIssued, actor=actor, effective_on=effective_on,
+        self.trigger_event(CreditNoteIssued, client_id=self.client_id, actor=actor,
+                           effective_on=effective_on,
                            credit_note_id=credit_note_id, amount_minor=amount_minor,
                            reason=reason)
 

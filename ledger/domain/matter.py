@@ -89,10 +89,22 @@ class TimeEntryCorrected(LedgerEvent):
     reason: str
     client_id: UUID
 
+    SEALED_TEXT = ("reason",)
+
 
 class EntryVoided(LedgerEvent):
     entry_id: UUID
     reason: str
+    client_id: UUID | None = None
+    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
+
+    SEALED_TEXT = ("reason",)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v1 stored the reason in clear and no client id."""
+        state["client_id"] = None
 
 
 class ExpenseLogged(LedgerEvent):
@@ -286,7 +298,7 @@ class Matter(Aggregate):
         found = self._require_changeable(entry_id)
         self.trigger_event(
             EntryVoided, actor=actor, effective_on=effective_on, entry_id=entry_id,
-            reason=reason,
+            reason=reason, client_id=self.client_id,
         )
         return found
 

@@ -35,6 +35,8 @@ class PaymentReceived(LedgerCreated):
     method: PaymentMethod
     reference: str
 
+    SEALED_TEXT = ("reference",)
+
 
 class PaymentAllocated(LedgerEvent):
     invoice_id: UUID

@@ -133,6 +133,15 @@ def opener_for(store: FirmStore) -> Opener | None:
     return open_in_place
 
 
+def _sealed_text_in(payload: dict[str, Any], topic: str) -> list[str]:
+    """The event's top-level text fields stored sealed (reasons, references)."""
+    from ledger.crypto.cipher import is_sealed
+    from ledger.crypto.sealing import sealed_text
+
+    return [n for n in sealed_text(topic)
+            if isinstance(payload.get(n), str) and is_sealed(payload[n])]
+
+
 def to_feed_event(row: StoredRow, owners: Owners, scope: Scope, *,
                   raw: bool = False, opener: Opener | None = None) -> FeedEvent:
     """The feed shape of one stored row, in the form the access policy gives this scope."""
@@ -149,11 +158,19 @@ def to_feed_event(row: StoredRow, owners: Owners, scope: Scope, *,
     payload = _PAYLOAD.decode(row.state)
     schema_version = int(payload.pop("class_version", 1))
     clear = policy.apply_form(scope, name, payload) == policy.FULL
-    if clear and "confidential" in payload and opener is not None:
+    text = _sealed_text_in(payload, row.topic)
+    if text and not (clear and scope.confidential and opener is not None):
+        for field in text:  # client-related text sealed like ``confidential``: same reach
+            payload[field] = {"redacted": True}
+        text = []
+    if clear and ("confidential" in payload or text) and opener is not None:
         try:
             opener(payload, row)
         except Exception:  # unreadable (wrong key, damaged): never sent sealed or half-open
-            payload["confidential"] = {"redacted": True, "unreadable": True}
+            if "confidential" in payload:
+                payload["confidential"] = {"redacted": True, "unreadable": True}
+            for field in text:
+                payload[field] = {"redacted": True, "unreadable": True}
     return FeedEvent(
         position=row.position, type=row.topic, schema_version=schema_version,
         recorded_at=rfc3339(row.recorded_at), effective_on=payload.get("effective_on"),
