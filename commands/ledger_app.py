@@ -42,14 +42,24 @@ class BillingLedger(Application[UUID]):
     name = "BillingLedger"
 
 
-def ledger_env(store: FirmStore | MemoryStore) -> dict[str, str]:
+def ledger_env(store: FirmStore | MemoryStore, *, aggregate_cache: int = 0) -> dict[str, str]:
     """The application's environment: our store, our codec, and the field sealer
     (confidential values sealed per client, see ``ledger.crypto``).
 
+    ``aggregate_cache`` > 0 keeps up to that many aggregates in the library's LRU
+    cache, fast-forwarded from the store on every load: a command then reads only
+    the events recorded since (usually none), not a long matter's whole history.
+    Saves still check versions, so optimistic concurrency stays exact across
+    processes; loads hand out copies (``DEEPCOPY_FROM_AGGREGATE_CACHE``), so a
+    refused or conflicting attempt never alters the cached state.
+
     The store's own settings come last, so a store without a key store (the in-memory
     one of the unit tests) can turn the sealer off; a ``FirmStore`` sets none of these."""
+    cache = ({"AGGREGATE_CACHE_MAXSIZE": str(aggregate_cache),
+              "AGGREGATE_CACHE_FASTFORWARD": "y", "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"}
+             if aggregate_cache > 0 else {})
     return {"TRANSCODER_TOPIC": TRANSCODER_TOPIC, "MAPPER_TOPIC": MAPPER_TOPIC,
-            "CIPHER_TOPIC": SEALER_TOPIC, **store.environment()}
+            "CIPHER_TOPIC": SEALER_TOPIC, **cache, **store.environment()}
 
 
 class Context:

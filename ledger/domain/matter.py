@@ -352,6 +352,19 @@ class Matter(Aggregate):
             source_ids=tuple(line.source_id for line in lines),
         )
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Matter:
+        """A copy for one command, made from the aggregate cache on every load: the
+        containers are copied, their values (frozen entries, tuples, dates) shared, so
+        copying costs a dict copy rather than a deep walk of every entry ever logged."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.rates = {k: list(v) for k, v in self.rates.items()}
+        clone.entries = dict(self.entries)
+        clone.recoveries = dict(self.recoveries)
+        clone.billed = dict(self.billed)
+        clone._pending_events = list(self._pending_events)
+        return clone
+
     # -- evolution -----------------------------------------------------------
 
     def when(self, event: Any) -> None:
