@@ -3,7 +3,7 @@ commands through ``BillingService`` on a fresh matter and on matters already
 holding N entries, with the aggregate cache off (every load replays the stream)
 and on (``LEDGER_AGGREGATE_CACHE``), same run, same firm.
 
-    python scripts/bench_command_path.py [--sizes 3000,30000] [--commands 200]
+    PYTHONPATH=. python scripts/bench_command_path.py [--sizes 3000,30000] [--commands 200]
 
 Prints commands/s and p50/p99 latency per (cache, history) pair. The history is
 loaded fast (1,000 ``TimeLogged`` a transaction, straight on the aggregate).
@@ -13,33 +13,29 @@ Drops the firm schema it made. Not a test.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
-import sys
 import time
 from datetime import date, timedelta
 from uuid import UUID, uuid4
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from commands import models as m  # noqa: E402
-from commands.auth import Principal  # noqa: E402
-from commands.service import BillingService  # noqa: E402
-from ledger.crypto import close_engines  # noqa: E402
-from ledger.database import DatabaseLocation  # noqa: E402
-from ledger.domain.matter import Matter  # noqa: E402
-from ledger.store.firm import FirmStore  # noqa: E402
-from scripts.bench_app_path import ensure_kek  # noqa: E402
+from commands import models as m
+from commands.auth import Principal
+from commands.service import BillingService
+from ledger.crypto import close_engines
+from ledger.database import DatabaseLocation
+from ledger.domain.matter import Matter
+from ledger.store.firm import FirmStore
+from scripts.bench_app_path import ensure_kek
 
 ADMIN = Principal(id="admin@firm", roles=frozenset({"firm_admin"}))
 BATCH = 1_000
-_n = 0
+_keys = itertools.count(1)
 
 
 def key() -> str:
-    global _n
-    _n += 1
-    return f"bench-{_n:09d}-{uuid4().hex[:8]}"
+    return f"bench-{next(_keys):09d}-{uuid4().hex[:8]}"
 
 
 def set_up(svc: BillingService) -> UUID:
