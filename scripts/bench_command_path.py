@@ -62,9 +62,9 @@ def preload(svc: BillingService, matter_id: UUID, entries: int) -> None:
     """``entries`` time entries on the matter, ``BATCH`` per transaction (work dates in
     2020, away from the measured commands' days)."""
     done = 0
+    matter = svc.app.repository.get(matter_id)
+    assert isinstance(matter, Matter)
     while done < entries:
-        matter = svc.app.repository.get(matter_id)
-        assert isinstance(matter, Matter)
         for i in range(min(BATCH, entries - done)):
             matter.log_time(actor=ADMIN.id, entry_id=uuid4(), timekeeper_id="PA",
                             work_on=date(2020, 1, 1) + timedelta(days=(done + i) % 365),
