@@ -7,6 +7,7 @@ from datetime import date
 from uuid import uuid4
 
 from ledger.domain.events import Arrangement
+from ledger.domain.layered import FOLD_AT, LayeredDict
 from ledger.domain.matter import Matter
 
 
@@ -37,3 +38,22 @@ def test_a_copy_changes_without_touching_the_original() -> None:
     assert vars(original) == before
     assert len(copy.entries) == 2 and copy.version == original.version + 3
     assert original.collect_events() == []
+
+
+def test_a_layered_dict_behaves_as_a_dict_and_copies_share_their_base() -> None:
+    plain: dict[int, str] = {}
+    layered: LayeredDict[int, str] = LayeredDict()
+    copies = []
+    for n in range(3 * FOLD_AT + 7):
+        key = n % (FOLD_AT + 5)  # new keys and replacements, across folds
+        plain[key] = layered[key] = f"v{n}"
+        if n % 500 == 0:
+            copies.append((dict(plain), layered.copy()))
+    assert list(layered.items()) == list(plain.items())
+    assert layered == plain and len(layered) == len(plain) and 3 in layered
+    assert layered.get(-1) is None
+    for snapshot, copy in copies:  # later writes never reach an earlier copy
+        assert list(copy.items()) == list(snapshot.items())
+    copy = layered.copy()
+    copy[10**6] = "new"
+    assert 10**6 not in layered and len(copy) == len(layered) + 1
