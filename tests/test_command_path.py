@@ -166,3 +166,20 @@ def test_a_ledger_written_without_the_cache_reads_the_same_with_it(
         loaded = cached(after, mt)
         assert sorted(e.raw_minutes for e in loaded.entries.values()) == [15, 30, 45, 60]
         assert state(loaded) == state(replayed(firm_store, mt))
+
+
+def test_threads_of_one_service_share_its_cache_exactly(cached_service: BillingService,
+                                                        firm_store: FirmStore) -> None:
+    svc = cached_service
+    mt = matter(svc, client(svc))
+    threads, each = 6, 8
+
+    def logging(n: int) -> list[UUID]:
+        return [log(svc, mt, "AB", date(2024, 3, 1 + n), 30) for _ in range(each)]
+
+    results = run_together([lambda n=n: logging(n) for n in range(threads)])
+    accepted = {entry for batch in results for entry in batch}
+    assert len(accepted) == threads * each
+    stored = replayed(firm_store, mt)
+    assert set(stored.entries) == accepted
+    assert state(cached(svc, mt)) == state(stored)

@@ -66,7 +66,10 @@ class LayeredDict(MutableMapping[K, V]):
 
     def __copy__(self) -> LayeredDict[K, V]:
         clone: LayeredDict[K, V] = LayeredDict.__new__(LayeredDict)
-        clone._base, clone._delta, clone._len = self._base, dict(self._delta), self._len
+        # the delta before the base: a fold sets the base before emptying the delta,
+        # so a copy taken while another thread folds never misses the folded writes
+        clone._len, clone._delta = self._len, dict(self._delta)
+        clone._base = self._base
         return clone
 
     def __deepcopy__(self, memo: dict[int, Any]) -> LayeredDict[K, V]:
