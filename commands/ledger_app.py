@@ -6,11 +6,17 @@ application is the library's, configured with our store and our codec.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Repository,
+    project_aggregate,
+)
 
 from ledger.codec import MAPPER_TOPIC, TRANSCODER_TOPIC
 from ledger.crypto.sealing import SEALER_TOPIC
@@ -36,20 +42,67 @@ from ledger.store.memory import MemoryStore
 T = TypeVar("T")
 
 
+class CopyingRepository(Repository[UUID]):
+    """The library's repository, copying a cached aggregate under its fast-forward lock.
+
+    The library fast-forwards a cached aggregate under a per-aggregate lock but copies it
+    for the caller after releasing that lock, so one thread could copy (iterate) a dict
+    while another thread's fast-forward grows it. Copying under the same lock makes each
+    copy the cached state as of one version."""
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None,
+            projector_func: Any = project_aggregate, fastforward_skipping: bool = False,
+            deepcopy_from_cache: bool = True) -> Any:
+        copy = deepcopy_from_cache and self.deepcopy_from_cache
+        if self.cache is None or version is not None or not copy:
+            return super().get(aggregate_id, version=version, projector_func=projector_func,
+                               fastforward_skipping=fastforward_skipping,
+                               deepcopy_from_cache=deepcopy_from_cache)
+        cached = super().get(aggregate_id, projector_func=projector_func,
+                             fastforward_skipping=fastforward_skipping,
+                             deepcopy_from_cache=False)
+        lock = self._use_fastforward_lock(aggregate_id)
+        try:
+            with lock:
+                return deepcopy(cached)
+        finally:
+            self._disuse_fastforward_lock(aggregate_id)
+
+
 class BillingLedger(Application[UUID]):
     """A firm's billing ledger (the library's Application on the chained store)."""
 
     name = "BillingLedger"
 
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository and settings, copying cached aggregates safely."""
+        made = super().construct_repository()
+        repository = CopyingRepository(
+            event_store=made.event_store, snapshot_store=made.snapshot_store,
+            fastforward=made.fastforward, fastforward_skipping=made.fastforward_skipping,
+            deepcopy_from_cache=made.deepcopy_from_cache)
+        repository.cache = made.cache
+        return repository
 
-def ledger_env(store: FirmStore | MemoryStore) -> dict[str, str]:
+
+def ledger_env(store: FirmStore | MemoryStore, *, aggregate_cache: int = 0) -> dict[str, str]:
     """The application's environment: our store, our codec, and the field sealer
     (confidential values sealed per client, see ``ledger.crypto``).
 
+    ``aggregate_cache`` > 0 keeps up to that many aggregates in the library's LRU
+    cache, fast-forwarded from the store on every load: a command then reads only
+    the events recorded since (usually none), not a long matter's whole history.
+    Saves still check versions, so optimistic concurrency stays exact across
+    processes; loads hand out copies (``DEEPCOPY_FROM_AGGREGATE_CACHE``), so a
+    refused or conflicting attempt never alters the cached state.
+
     The store's own settings come last, so a store without a key store (the in-memory
     one of the unit tests) can turn the sealer off; a ``FirmStore`` sets none of these."""
+    cache = ({"AGGREGATE_CACHE_MAXSIZE": str(aggregate_cache),
+              "AGGREGATE_CACHE_FASTFORWARD": "y", "DEEPCOPY_FROM_AGGREGATE_CACHE": "y"}
+             if aggregate_cache > 0 else {})
     return {"TRANSCODER_TOPIC": TRANSCODER_TOPIC, "MAPPER_TOPIC": MAPPER_TOPIC,
-            "CIPHER_TOPIC": SEALER_TOPIC, **store.environment()}
+            "CIPHER_TOPIC": SEALER_TOPIC, **cache, **store.environment()}
 
 
 class Context:

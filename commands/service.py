@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import LRUCache
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
@@ -42,6 +43,7 @@ from ledger.crypto.sealing import sealing_for_store
 from ledger.domain.command_record import CommandRecord, ResultData
 from ledger.domain.invoice import Invoice, InvoiceDrafted
 from ledger.domain.payment import Payment, PaymentReceived
+from ledger.settings import Settings
 from ledger.store.firm import FirmStore
 from ledger.store.memory import MemoryStore
 
@@ -71,10 +73,20 @@ class BillingService:
     """A firm's billing ledger, recorded through commands."""
 
     def __init__(self, store: FirmStore | MemoryStore, *,
-                 max_attempts: int = MAX_ATTEMPTS) -> None:
+                 max_attempts: int = MAX_ATTEMPTS, aggregate_cache: int | None = None) -> None:
+        """``aggregate_cache``: aggregates kept between commands (``LEDGER_AGGREGATE_CACHE``
+        when None, 0 for none), so a command's cost does not grow with a stream's length."""
         self.store = store
-        self.app = BillingLedger(env=ledger_env(store))
+        size = Settings().aggregate_cache if aggregate_cache is None else aggregate_cache
+        self.app = BillingLedger(env=ledger_env(store, aggregate_cache=size))
         self.max_attempts = max_attempts
+
+    def forget_cached(self) -> None:
+        """Drop every cached aggregate (after an erasure: a cached matter holds opened
+        narratives, which must now load as erased)."""
+        cache = self.app.repository.cache
+        if isinstance(cache, LRUCache):
+            self.app.repository.cache = LRUCache(maxsize=cache.maxsize)
 
     def close(self) -> None:
         self.app.close()

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     pool_size: int = Field(
         default=10, ge=1, le=100,
         description="Connections in the process's one pool (the --pool-size flag overrides).")
+    aggregate_cache: int = Field(
+        default=1000, ge=0, le=1_000_000,
+        description="Aggregates each process keeps in memory between commands, "
+                    "fast-forwarded on load (0 turns the cache off).")
     pool_wait_seconds: float = Field(
         default=3.0, gt=0, le=60,
         description="How long a borrower waits for a busy pool before 503 / exit 2.")

@@ -53,4 +53,5 @@ def erase_client_data(service: BillingService, who: Principal,
     result = service.execute("erase_client_data", record, who, cmd)
     keys.destroy(cmd.client_id, note=f"ClientDataErased; retained on: {cmd.legal_basis}")
     forget_client(service.store.schema, cmd.client_id)
+    service.forget_cached()
     return result
