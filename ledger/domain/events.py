@@ -38,6 +38,19 @@ class LedgerEvent(AggregateEvent):
         aggregate.when(self)
 
 
+class ReasonSealedSinceV2:
+    """Mixed into an event whose ``reason`` is sealed with its client's key (``client_id``)
+    since schema version 2; version 1 stored the reason in clear and named no client,
+    so it reads with ``client_id`` ``None`` and the reason as stored."""
+
+    SEALED_TEXT = ("reason",)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["client_id"] = None
+
+
 class LedgerCreated(AggregateCreated):
     """The billing fact that brings an aggregate into being."""
 

@@ -31,7 +31,7 @@ from ledger.domain.errors import (
     WriteDownExceedsLineError,
     WriteOffExceedsBalanceError,
 )
-from ledger.domain.events import InvoiceLine, LedgerCreated, LedgerEvent
+from ledger.domain.events import InvoiceLine, LedgerCreated, LedgerEvent, ReasonSealedSinceV2
 from ledger.domain.firm import Firm
 from ledger.domain.matter import Matter
 from ledger.domain.money import percentage_of, time_amount
@@ -49,22 +49,14 @@ class InvoiceDrafted(LedgerCreated):
     lines: tuple[InvoiceLine, ...]
 
 
-class WrittenDown(LedgerEvent):
+class WrittenDown(ReasonSealedSinceV2, LedgerEvent):
     """A line's value reduced before issue (pre-bill review)."""
 
     line_no: int
     amount_minor: int
     reason: str
     client_id: UUID | None = None
-    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
-
-    SEALED_TEXT = ("reason",)
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v1 stored the reason in clear and no client id."""
-        state["client_id"] = None
+    """Whose key seals ``reason``; ``None`` in v1 events."""
 
 
 class InvoiceIssued(LedgerEvent):
@@ -76,18 +68,10 @@ class InvoiceIssued(LedgerEvent):
     total_minor: int
 
 
-class InvoiceVoided(LedgerEvent):
+class InvoiceVoided(ReasonSealedSinceV2, LedgerEvent):
     reason: str
     client_id: UUID | None = None
-    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
-
-    SEALED_TEXT = ("reason",)
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v1 stored the reason in clear and no client id."""
-        state["client_id"] = None
+    """Whose key seals ``reason``; ``None`` in v1 events."""
 
 
 class PaymentApplied(LedgerEvent):
@@ -95,38 +79,22 @@ class PaymentApplied(LedgerEvent):
     amount_minor: int
 
 
-class WrittenOff(LedgerEvent):
+class WrittenOff(ReasonSealedSinceV2, LedgerEvent):
     """Uncollectible balance of an issued invoice removed from receivables."""
 
     amount_minor: int
     reason: str
     approved_by: str
     client_id: UUID | None = None
-    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
-
-    SEALED_TEXT = ("reason",)
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v1 stored the reason in clear and no client id."""
-        state["client_id"] = None
+    """Whose key seals ``reason``; ``None`` in v1 events."""
 
 
-class CreditNoteIssued(LedgerEvent):
+class CreditNoteIssued(ReasonSealedSinceV2, LedgerEvent):
     credit_note_id: UUID
     amount_minor: int
     reason: str
     client_id: UUID | None = None
-    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
-
-    SEALED_TEXT = ("reason",)
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v1 stored the reason in clear and no client id."""
-        state["client_id"] = None
+    """Whose key seals ``reason``; ``None`` in v1 events."""
 
 
 def draft_lines(matter: Matter, firm: Firm, start: date, end: date) -> tuple[InvoiceLine, ...]:

@@ -32,7 +32,14 @@ from ledger.domain.errors import (
     UtbmsCodeError,
     WrongArrangementError,
 )
-from ledger.domain.events import Arrangement, Instalment, InvoiceLine, LedgerCreated, LedgerEvent
+from ledger.domain.events import (
+    Arrangement,
+    Instalment,
+    InvoiceLine,
+    LedgerCreated,
+    LedgerEvent,
+    ReasonSealedSinceV2,
+)
 from ledger.domain.layered import LayeredDict
 from ledger.domain.money import BASIS_POINTS, MINUTES_PER_DAY, round_up_to_increment
 from ledger.domain.rates import rate_in_effect
@@ -93,19 +100,11 @@ class TimeEntryCorrected(LedgerEvent):
     SEALED_TEXT = ("reason",)
 
 
-class EntryVoided(LedgerEvent):
+class EntryVoided(ReasonSealedSinceV2, LedgerEvent):
     entry_id: UUID
     reason: str
     client_id: UUID | None = None
-    """Whose key seals ``reason`` (``SEALED_TEXT``); ``None`` in v1 events."""
-
-    SEALED_TEXT = ("reason",)
-    class_version = 2
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v1 stored the reason in clear and no client id."""
-        state["client_id"] = None
+    """Whose key seals ``reason``; ``None`` in v1 events."""
 
 
 class ExpenseLogged(LedgerEvent):
