@@ -26,9 +26,10 @@ from psycopg.sql import SQL, Identifier
 from ledger import __version__
 from ledger.api import problems, routes_audit, routes_commands, routes_queries, trust
 from ledger.api.keys import Caller
-from ledger.api.security import ME, allow, state_of
+from ledger.api.security import allow, state_of
 from ledger.api.state import ApiConfig, open_state
 from ledger.api.subscribers import router as subscribers_router
+from ledger.domain.roles import ME
 from ledger.errors import DatabaseBusyError
 from ledger.store.firm import FirmStore
 from projections.catalog import MODELS

@@ -18,7 +18,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from ledger.api.breach import what_accessed, who_accessed
 from ledger.api.http import Day, Moment, record_reads, respond
 from ledger.api.routes_queries import AsOf, On, utc
-from ledger.api.security import AUDIT, AUDITOR, BILLING, Gate, gate_for, state_of
+from ledger.api.security import Gate, gate_for, state_of
+from ledger.domain.roles import AUDIT, AUDITOR, BILLING
 from projections.query import (
     access_report,
     aging_report,

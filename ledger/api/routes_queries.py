@@ -20,10 +20,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from commands.ledger_app import Context
 from ledger.api.http import Day, Moment, page, record_reads, respond
-from ledger.api.security import MONEY_READ, STAFF_READ, Gate, gate_for, state_of
+from ledger.api.security import Gate, gate_for, state_of
 from ledger.bounds import MIN_DAY
 from ledger.domain import policy
 from ledger.domain.errors import ClientNotFoundError, InvoiceNotFoundError, MatterNotFoundError
+from ledger.domain.roles import MONEY_READ, STAFF_READ
 from projections import reports
 from projections.query import open_books, payments_rows, statement_report
 

@@ -2,7 +2,7 @@
 
 Two gates, both on every request, nothing cached between requests:
 
-1. the key's role must be allowed on the route (``ROUTE_ROLES``): an auditor
+1. the key's role must be in the route's role set (``ledger.domain.roles``): an auditor
    or a client never reaches a write, a timekeeper only its own time;
 2. the data must be reachable through ``AccessGranted`` events that are
    neither revoked nor expired today, read fresh from the chain (``Gate``).
@@ -31,24 +31,7 @@ from ledger.domain import policy
 from ledger.domain.access import AccessList
 from ledger.domain.errors import NotFoundError
 from ledger.domain.policy import Scope
-from ledger.domain.roles import (  # role names and sets live in one module, re-exported here
-    ADMIN,
-    ADMIN_ONLY,
-    AUDIT,
-    AUDITOR,
-    BILLING,
-    CLERK,
-    CLIENT,
-    ME,
-    MONEY_READ,
-    STAFF_READ,
-    TIME,
-    TK,
-)
-
-__all__ = ["ADMIN", "ADMIN_ONLY", "AUDIT", "AUDITOR", "BILLING", "CLERK", "CLIENT", "ME",
-           "MONEY_READ", "STAFF_READ", "TIME", "TK", "Gate", "allow", "authenticate",
-           "gate_for", "state_of"]
+from ledger.domain.roles import ADMIN
 
 
 def state_of(request: Request) -> ApiState:

@@ -35,15 +35,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledger.api.http import record_reads
 from ledger.api.problems import ApiError
 from ledger.api.security import (
-    ADMIN_ONLY,
-    MONEY_READ,
-    STAFF_READ,
     Gate,
     gate_for,
     key_authorizer,
     reauthorize,
     state_of,
 )
+from ledger.domain.roles import ADMIN_ONLY, MONEY_READ, STAFF_READ
 from ledger.subscribers.feed import (
     MAX_PAGE,
     FeedEvent,

@@ -20,7 +20,8 @@ The answers:
   every role; within reach the role decides by event type (``ROLE_FORMS``);
 * **rows** (``visible_row``, ``shown_invoice``, ``statement_line``): the same
   rules for the read models' rows the REST routes return;
-* **routes** (``ROUTE_ROLES``): which roles may call a group of routes at all.
+* **routes**: which roles may call a group of routes at all is one of the role sets
+  of ``ledger.domain.roles`` (``BILLING``, ``MONEY_READ``, ...).
 
 An id the principal may not read answers exactly like an unknown id
 (``hidden``): the same not-found error, so a refusal never confirms that
@@ -40,16 +41,9 @@ from ledger.domain.access import ROLE_ACTIONS, AccessList
 from ledger.domain.errors import NotFoundError
 from ledger.domain.roles import (
     ADMIN,
-    ADMIN_ONLY,
-    AUDIT,
     AUDITOR,
-    BILLING,
     CLERK,
     CLIENT,
-    ME,
-    MONEY_READ,
-    STAFF_READ,
-    TIME,
     TK,
 )
 from ledger.errors import LedgerError
@@ -83,20 +77,6 @@ class AccessDeniedError(LedgerError):
 def today() -> date:
     """The day grants are judged on: grants expire at midnight UTC."""
     return datetime.now(UTC).date()
-
-
-# ---------------------------------------------------------------- routes
-
-ROUTE_ROLES: dict[str, frozenset[str]] = {
-    "staff_read": frozenset(STAFF_READ),
-    "money_read": frozenset(MONEY_READ),
-    "billing": frozenset(BILLING),
-    "time": frozenset(TIME),
-    "audit": frozenset(AUDIT),
-    "admin": frozenset(ADMIN_ONLY),
-    "me": frozenset(ME),
-}
-"""Route groups and the key roles that may call them (before any grant is looked at)."""
 
 
 # ---------------------------------------------------------------- grants
