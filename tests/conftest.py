@@ -28,6 +28,7 @@ from ledger.api import ApiConfig, create_app
 from ledger.crypto import close_engines
 from ledger.database import DatabaseLocation, start_embedded, stop_embedded
 from ledger.store.firm import FirmStore
+from tests.chain_helpers import append
 from tests.support.access import Clock
 from tests.support.api import Api, make_api
 from tests.support.billing import set_up_firm, timekeeper
@@ -158,3 +159,16 @@ def webhooks_allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
     refusal itself unset it.
     """
     monkeypatch.setenv("LEDGER_WEBHOOKS_ALLOW_PRIVATE", "1")
+
+
+@pytest.fixture
+def cli(firm_store: FirmStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FirmStore:
+    """The command line pointed at a 12-event firm ledger, in a folder of its own with no
+    signing key yet (checkpoint and proof verbs)."""
+    monkeypatch.setenv("LEDGER_DATABASE_URL", firm_store.location.url)
+    monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEDGER_FIRM", firm_store.firm)
+    monkeypatch.delenv("LEDGER_SIGNING_KEY_FILE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    append(firm_store, 12, batch=5)
+    return firm_store

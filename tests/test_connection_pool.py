@@ -1,5 +1,5 @@
 """The budget's pool and LISTEN hub on a real PostgreSQL: connections go back when their
-block ends, a borrower's session changes do not leak to the next, and many waiters share
+block ends, a borrower's connection settings do not leak to the next, and many waiters share
 one LISTEN connection."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def tagged(database: DatabaseLocation, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-def test_a_block_returns_its_connection_and_its_session_changes(
+def test_a_block_returns_its_connection_and_resets_its_settings(
         pooled: DatabaseLocation) -> None:
     budget = pooled.budget
     assert budget is not None

@@ -13,17 +13,6 @@ from ledger.store.firm import FirmStore
 from tests.chain_helpers import append, superuser_sql
 
 
-@pytest.fixture
-def cli(firm_store: FirmStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FirmStore:
-    monkeypatch.setenv("LEDGER_DATABASE_URL", firm_store.location.url)
-    monkeypatch.setenv("LEDGER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LEDGER_FIRM", firm_store.firm)
-    monkeypatch.delenv("LEDGER_SIGNING_KEY_FILE", raising=False)
-    monkeypatch.chdir(tmp_path)
-    append(firm_store, 12, batch=5)
-    return firm_store
-
-
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     code = main(list(argv))
     return code, capsys.readouterr().out

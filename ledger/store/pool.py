@@ -115,7 +115,7 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 
 
 def _reset(conn: psycopg.Connection[Any]) -> None:
-    # What a borrower may have changed on the session, put back for the next one.
+    # What a borrower may have changed on the connection, reset for the next borrower.
     conn.autocommit = True
     conn.row_factory = dict_row  # type: ignore[assignment]
     if isinstance(conn, PooledConnection):
