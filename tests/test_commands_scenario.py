@@ -29,7 +29,6 @@ from datetime import date
 from uuid import UUID
 
 from commands import models as m
-from commands.auth import Principal
 from commands.errors import AccessDeniedError
 from commands.service import BillingService
 from tests.support.billing import (
@@ -44,13 +43,7 @@ from tests.support.billing import (
     set_up_firm,
     timekeeper,
 )
-
-CLERK = Principal(id="clerk@firm", roles=frozenset({"billing_clerk"}))
-PARALEGAL = Principal(id="pl@firm", roles=frozenset({"timekeeper"}))
-
-
-def d(month: int, day: int) -> date:
-    return date(2024, month, day)
+from tests.support.quarter import CLERK, PARALEGAL, d
 
 
 def expense(svc: BillingService, matter_id: UUID, on: date, amount: int, code: str) -> None:
