@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, date, datetime
 from typing import Any
-from uuid import UUID
 
 from commands.demo import record_demo_scenario
-from commands.errors import InvalidCommandError
 from commands.registry import COMMANDS
 from commands.service import BillingService
 from ledger.cli.command_verbs import Extra, add_command_verbs, add_common, principal_from
-from ledger.cli.output import emit, open_store
+from ledger.cli.output import emit, open_store, parse_id
 from ledger.cli.verbs import Verbs
 from ledger.errors import LedgerError
 from ledger.settings import Settings
@@ -83,14 +81,6 @@ EXTRAS: dict[str, Extra] = {
 
 def _service(args: argparse.Namespace, settings: Settings) -> BillingService:
     return BillingService(open_store(args, settings))
-
-
-def parse_id(text: str, field: str) -> UUID:
-    """An id from the command line, or one clear refusal naming the field."""
-    try:
-        return UUID(text)
-    except ValueError:
-        raise InvalidCommandError(f"{field} must be an id (a UUID)", field=field) from None
 
 
 def _today() -> date:

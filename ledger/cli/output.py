@@ -10,8 +10,10 @@ import argparse
 import json
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from ledger import bootstrap
+from ledger.errors import LedgerError
 from ledger.settings import Settings
 from ledger.store.firm import FirmStore
 
@@ -38,3 +40,11 @@ def emit(args: argparse.Namespace, data: dict[str, Any], lines: Sequence[str]) -
     else:
         for line in lines:
             print(line)
+
+
+def parse_id(text: str, field: str) -> UUID:
+    """An id given on the command line, or one clear refusal naming the flag's field."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise LedgerError(f"{field} must be an id (a UUID)", field=field) from None

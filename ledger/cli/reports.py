@@ -30,7 +30,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.bounds import RANGE_TEXT, DateOutOfRangeError, check_day, check_moment, check_period
-from ledger.cli.output import open_store
+from ledger.cli.output import open_store, parse_id
 from ledger.cli.verbs import Verbs
 from ledger.domain.errors import InvoiceNotFoundError
 from ledger.errors import LedgerError
@@ -82,13 +82,6 @@ def parse_period(text: str) -> tuple[date, date]:
     first, last = parse_day(start, "period"), parse_day(end, "period")
     check_period(first, last, "period")
     return first, last
-
-
-def parse_id(text: str, field: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise LedgerError(f"{field} must be a UUID", field=field) from None
 
 
 def _out(args: argparse.Namespace, report: dict[str, Any], lines: list[str]) -> int:

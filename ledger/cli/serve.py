@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ledger.cli.output import emit, open_store
-from ledger.cli.reports import parse_id, parse_moment
+from ledger.cli.output import emit, open_store, parse_id
+from ledger.cli.reports import parse_moment
 from ledger.cli.verbs import Verbs
 from ledger.domain.roles import ROLES
 from ledger.errors import LedgerError

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ledger.cli.output import emit
-from ledger.cli.reports import _store, parse_day, parse_id, parse_moment, parse_period
+from ledger.cli.output import emit, parse_id
+from ledger.cli.reports import _store, parse_day, parse_moment, parse_period
 from ledger.cli.verbs import Verbs
 from ledger.settings import Settings
 from projections.trust import reports as r
